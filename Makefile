@@ -1,0 +1,28 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   installs into .venv, builds a tiny demo set, runs pretrain -> train -> test on it (CPU, minutes)
+#   make test   installs into .venv and runs the test suite
+PY := .venv/bin/python
+STAMP := .venv/.installed
+
+.PHONY: demo test install clean-demo
+
+$(STAMP): requirements.txt
+	python3 -m venv .venv
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+demo: $(STAMP)
+	$(PY) -m datasets.make_demo --out datasets/demo
+	$(PY) -m models.vgg --ensure checkpoints/vgg19.pth
+	$(PY) pretrain.py --total_iter 100 --batch_size 4 --image_size 128 --photo_dir datasets/demo/photo \
+		--save_every 50 --sample_every 50
+	$(PY) train.py --total_iter 60 --model_version 0 --batch_size 4 --image_size 128 \
+		--photo_dir datasets/demo/photo --cartoon_dir datasets/demo/cartoon \
+		--vgg_weights checkpoints/vgg19.pth --save_every 30 --sample_every 30
+	$(PY) test.py --model_version 0 --batch 60 --photo_dir datasets/demo/photo --num 8

@@ -1,0 +1,126 @@
+"""An unpaired image folder and an infinite, step-based, resumable sampler over it."""
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from utils.errors import UserError
+from utils.image_io import BadImage, list_images, read_image, resize_crop, to_tensor
+
+
+class ImageFolder(Dataset):
+    """Every image under ``root`` (recursive, sorted), as (3, size, size) tensors in [-1, 1].
+
+    Indexed by ``(index, flip)`` pairs from InfiniteSampler (or a plain index). A file that cannot be decoded
+    is replaced by the next readable one; its path is returned in ``"skipped"`` so the training loop can warn
+    once per file and count them (this works across DataLoader worker processes).
+    """
+
+    def __init__(self, root, size: int):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise UserError(f"{self.root}: folder not found (pass your images with --photo_dir / --cartoon_dir)")
+        self.files = list_images(self.root)
+        if not self.files:
+            raise UserError(f"{self.root}: no images found (looked for .jpg .jpeg .png .bmp .webp .tif)")
+        self.size = size
+        self._first_readable()
+
+    def _first_readable(self) -> None:
+        """Fail early, with one line, when no file in the folder decodes (normally reads exactly one file)."""
+        for path in self.files:
+            try:
+                read_image(path)
+                return
+            except BadImage:
+                continue
+        raise UserError(f"{self.root}: none of its {len(self.files)} image files could be decoded")
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def load(self, index: int) -> tuple[np.ndarray, int, list[str]]:
+        """(resized RGB array, index actually used, paths skipped on the way)."""
+        skipped = []
+        for k in range(len(self.files)):
+            i = (index + k) % len(self.files)
+            try:
+                return resize_crop(read_image(self.files[i]), self.size), i, skipped
+            except BadImage as e:
+                skipped.append(str(e))
+        raise UserError(f"{self.root}: no readable image left")
+
+    def __getitem__(self, key) -> dict:
+        index, flip = key if isinstance(key, tuple) else (key, False)
+        image, used, skipped = self.load(index)
+        if flip:
+            image = image[:, ::-1]
+        return {"image": to_tensor(image), "index": used, "flip": flip, "skipped": "\n".join(skipped)}
+
+
+class InfiniteSampler(Sampler):
+    """Yields ``(index, flip)`` forever: epoch e is a permutation drawn from ``seed`` and e alone.
+
+    The k-th sample of the stream depends only on (seed, k), so resuming at step s with ``start = s·batch``
+    continues exactly where an unbroken run would be. ``rank``/``world`` give each process of a distributed
+    run a disjoint shard of every epoch's permutation.
+    """
+
+    def __init__(self, n: int, seed: int, start: int = 0, flip: bool = True, rank: int = 0, world: int = 1):
+        self.n, self.seed, self.start, self.flip, self.rank, self.world = n, seed, start, flip, rank, world
+        self.per_rank = n // world if n >= world else 1
+
+    def epoch_order(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        perm = torch.randperm(self.n, generator=g)
+        flips = torch.rand(self.n, generator=g) < 0.5
+        if self.n >= self.world:
+            perm, flips = perm[self.rank::self.world][: self.per_rank], flips[self.rank::self.world][: self.per_rank]
+        return perm, flips & self.flip
+
+    def __iter__(self):
+        epoch, offset = divmod(self.start, self.per_rank)
+        while True:
+            perm, flips = self.epoch_order(epoch)
+            for i in range(offset, len(perm)):
+                yield int(perm[i]), bool(flips[i])
+            epoch, offset = epoch + 1, 0
+
+
+def _worker_init(_):
+    cv2.setNumThreads(1)
+
+
+def batches(dataset: Dataset, batch_size: int, seed: int, start_step: int = 0, workers: int = 0,
+            flip: bool = True, rank: int = 0, world: int = 1, pin_memory: bool = False):
+    """An endless iterator of batches built once (never ``next(iter(loader))`` per step), starting at a step."""
+    if batch_size > len(dataset):
+        print(f"warning: --batch_size {batch_size} is larger than the {len(dataset)} images of "
+              f"{getattr(dataset, 'root', 'the data set')}: images repeat within a batch", file=sys.stderr)
+    sampler = InfiniteSampler(len(dataset), seed, start_step * batch_size, flip, rank, world)
+    loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                        pin_memory=pin_memory, persistent_workers=workers > 0, worker_init_fn=_worker_init,
+                        prefetch_factor=4 if workers > 0 else None,
+                        generator=torch.Generator().manual_seed(seed))  # leaves the global RNG untouched
+    return iter(loader)
+
+
+class SkipReport:
+    """Collects the unreadable files reported by batches: warns once per file, counts them for the summary."""
+
+    def __init__(self, write=print):
+        self.seen: set[str] = set()
+        self.write = write
+
+    def update(self, batch: dict) -> None:
+        for entry in batch["skipped"]:
+            for msg in filter(None, entry.split("\n")):
+                if msg not in self.seen:
+                    self.seen.add(msg)
+                    self.write(f"warning: skipped {msg}")
+
+    def summary(self) -> str:
+        return f"{len(self.seen)} unreadable file(s) skipped" if self.seen else ""

@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny image folders generated on the fly (no downloads, no ../shared)."""
+import cv2
+import numpy as np
+import pytest
+import torch
+
+
+def smooth_image(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A random smooth RGB uint8 image with a few edges (a blurred blob field plus a rectangle)."""
+    small = rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)
+    image = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+    x0, y0 = rng.integers(0, size // 2, 2)
+    cv2.rectangle(image, (int(x0), int(y0)), (int(x0) + size // 3, int(y0) + size // 3),
+                  tuple(int(v) for v in rng.integers(0, 256, 3)), -1)
+    return image
+
+
+def write_folder(path, n: int, size: int, seed: int):
+    rng = np.random.default_rng(seed)
+    path.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        cv2.imwrite(str(path / f"{i:03d}.png"), smooth_image(rng, size))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def photo_dir(tmp_path):
+    return write_folder(tmp_path / "photo", 6, 48, seed=1)
+
+
+@pytest.fixture
+def cartoon_dir(tmp_path):
+    return write_folder(tmp_path / "cartoon", 6, 48, seed=2)

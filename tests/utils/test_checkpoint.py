@@ -1,0 +1,80 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from models.generator import Generator
+from utils.checkpoint import (capture_rng, checkpoint_path, list_checkpoints, load_checkpoint, load_state, prune,
+                              restore_rng, save_checkpoint)
+from utils.errors import UserError
+
+
+def test_round_trip_and_no_temporary_left(tmp_path):
+    G = Generator(channel=8, num_blocks=1)
+    path = save_checkpoint(tmp_path / "a.pth", {"kind": "pretrain", "step": 3, "G": G.state_dict()})
+    assert [p.name for p in tmp_path.iterdir()] == ["a.pth"]
+    ckpt = load_checkpoint(path, kind="pretrain")
+    G2 = Generator(channel=8, num_blocks=1)
+    load_state(G2, ckpt["G"], path, "G")
+    assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), G2.state_dict().values()))
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"garbage bytes", "not a readable checkpoint"),
+    (b"", "not a readable checkpoint"),
+])
+def test_corrupt_files_are_one_line_errors(tmp_path, content, message):
+    (tmp_path / "bad.pth").write_bytes(content)
+    with pytest.raises(UserError, match=message) as e:
+        load_checkpoint(tmp_path / "bad.pth")
+    assert "bad.pth" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_truncated_checkpoint_is_an_error(tmp_path):
+    path = save_checkpoint(tmp_path / "t.pth", {"kind": "train", "step": 1, "G": Generator(8, 1).state_dict()})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="t.pth: not a readable checkpoint"):
+        load_checkpoint(path)
+
+
+def test_foreign_torch_file_and_wrong_kind(tmp_path):
+    torch.save({"state_dict": {}}, tmp_path / "foreign.pth")
+    with pytest.raises(UserError, match="not a checkpoint of this project"):
+        load_checkpoint(tmp_path / "foreign.pth")
+    save_checkpoint(tmp_path / "p.pth", {"kind": "pretrain", "step": 1})
+    with pytest.raises(UserError, match="is a 'pretrain' checkpoint, expected a 'train' one"):
+        load_checkpoint(tmp_path / "p.pth", kind="train")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UserError, match="nope.pth: checkpoint not found"):
+        load_checkpoint(tmp_path / "nope.pth")
+
+
+def test_mismatched_architecture_is_one_line_error(tmp_path):
+    path = save_checkpoint(tmp_path / "small.pth", {"kind": "train", "step": 1, "G": Generator(8, 1).state_dict()})
+    ckpt = load_checkpoint(path)
+    with pytest.raises(UserError, match="small.pth: 'G' does not match this architecture") as e:
+        load_state(Generator(), ckpt["G"], path, "G")
+    assert "\n" not in str(e.value)
+
+
+def test_rng_round_trip_survives_weights_only_load(tmp_path):
+    random.seed(1), np.random.seed(2), torch.manual_seed(3)
+    path = save_checkpoint(tmp_path / "r.pth", {"kind": "x", "rng": capture_rng()})
+    expected = (random.random(), np.random.rand(), torch.rand(1))
+    random.seed(9), np.random.seed(9), torch.manual_seed(9)
+    restore_rng(load_checkpoint(path)["rng"])
+    assert (random.random(), np.random.rand(), torch.rand(1)) == expected
+
+
+def test_list_and_prune(tmp_path):
+    for step in (5, 10, 100):
+        save_checkpoint(checkpoint_path(tmp_path, "gen1", step), {"kind": "train"})
+    save_checkpoint(checkpoint_path(tmp_path, "gen12", 7), {"kind": "train"})
+    assert [s for s, _ in list_checkpoints(tmp_path, "gen1")] == [5, 10, 100]
+    prune(tmp_path, "gen1", keep_last=2)
+    assert [s for s, _ in list_checkpoints(tmp_path, "gen1")] == [10, 100]
+    assert [s for s, _ in list_checkpoints(tmp_path, "gen12")] == [7]

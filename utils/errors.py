@@ -1,0 +1,21 @@
+"""User-facing errors: one line on stderr, a non-zero exit, never a traceback for a user's mistake."""
+import functools
+import sys
+
+
+class UserError(Exception):
+    """A problem with the user's input (a file, a folder, a flag) that the user can fix."""
+
+
+def cli(main):
+    """Wrap a script's ``main(argv)``: a UserError prints ``error: <message>`` and exits with status 2."""
+
+    @functools.wraps(main)
+    def wrapper(argv=None):
+        try:
+            return main(argv)
+        except UserError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper

@@ -1,0 +1,102 @@
+"""Reading, converting and writing images. Arrays are RGB uint8 (H, W, 3); tensors are (3, H, W) in [-1, 1]."""
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
+
+
+class BadImage(ValueError):
+    """An image file that cannot be decoded; the message says why."""
+
+
+def list_images(root) -> list[Path]:
+    """Every image under ``root`` (recursive, common extensions, case-insensitive), sorted."""
+    root = Path(root)
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+
+
+def read_image(path) -> np.ndarray:
+    """Decode any common image to RGB uint8.
+
+    OpenCV's IMREAD_COLOR applies the EXIF orientation and converts grayscale, RGBA (alpha dropped), CMYK and
+    16-bit files to 8-bit, 3 channels. A truncated JPEG decodes to a grey-filled image in OpenCV, so a JPEG
+    without its end-of-image marker is rejected here.
+    """
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as e:
+        raise BadImage(f"{path}: cannot read ({e.strerror or e})") from None
+    if data.size == 0:
+        raise BadImage(f"{path}: empty file")
+    is_jpeg = data.size >= 2 and data[0] == 0xFF and data[1] == 0xD8
+    if is_jpeg and b"\xff\xd9" not in data[-64:].tobytes():
+        raise BadImage(f"{path}: truncated JPEG (no end-of-image marker)")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        raise BadImage(f"{path}: not a decodable image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def write_image(path, rgb: np.ndarray) -> Path:
+    """Write an RGB (or single-channel) uint8 array; the format follows the extension."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bgr = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(path.suffix or ".png", bgr)
+    if not ok:
+        raise OSError(f"{path}: could not encode image")
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    buf.tofile(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def square_params(h: int, w: int, size: int) -> tuple[float, int, int]:
+    """Resize the short side to ``size`` then centre-crop: returns (scale, x0, y0) of the crop in resized pixels.
+
+    A point (x, y) of the original maps to ((x + 0.5)·scale − 0.5 − x0, (y + 0.5)·scale − 0.5 − y0).
+    """
+    scale = size / min(h, w)
+    rh, rw = max(size, round(h * scale)), max(size, round(w * scale))
+    return scale, (rw - size) // 2, (rh - size) // 2
+
+
+def resize_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize the short side to ``size`` (area filter when shrinking) and centre-crop to size × size."""
+    h, w = image.shape[:2]
+    scale, x0, y0 = square_params(h, w, size)
+    rh, rw = max(size, round(h * scale)), max(size, round(w * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (rw, rh), interpolation=interp)
+    return resized[y0:y0 + size, x0:x0 + size]
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) -> float (3, H, W) in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div(127.5).sub(1.0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(3, H, W) or (1, H, W) in [-1, 1] -> uint8 (H, W, 3); values outside [-1, 1] are clipped."""
+    x = x.detach().float().cpu()
+    if x.shape[0] == 1:
+        x = x.expand(3, -1, -1)
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+
+
+def make_grid(columns: list[torch.Tensor], pad: int = 2) -> np.ndarray:
+    """One row per sample, one column per tensor (each (B, C, H, W), C = 1 or 3, in [-1, 1]) -> uint8 RGB."""
+    rows = []
+    for i in range(columns[0].shape[0]):
+        cells = [to_uint8(col[i]) for col in columns]
+        h = cells[0].shape[0]
+        sep = np.full((h, pad, 3), 255, np.uint8)
+        row = [c for cell in cells for c in (cell, sep)][:-1]
+        rows.append(np.concatenate(row, axis=1))
+        rows.append(np.full((pad, rows[-1].shape[1], 3), 255, np.uint8))
+    return np.concatenate(rows[:-1], axis=0)

@@ -1,0 +1,95 @@
+"""One argparse builder for the three scripts, with the seed's flag names, defaults and checks."""
+import argparse
+import os
+
+PHOTO_DIR = "datasets/ffhq/128px/00000"
+CARTOON_DIR = "datasets/animeGAN/SummerWar/style"
+SAVE_DIR = "checkpoints/saved_models"
+LOG_DIR = "checkpoints/logs"
+
+# Loss weights of train.py: flag -> (default, what it weighs). Defaults are White-box's train.py values.
+WEIGHTS = {
+    "w0": (1e4, "total variation"),
+    "w1": (1e-1, "surface: LSGAN on the guided-filter blur (3-channel D)"),
+    "w2": (1.0, "texture: LSGAN on the random colour-shift grayscale (1-channel D)"),
+    "w3": (2e2, "content: VGG19 conv4_4 L1 between photo and output"),
+    "w4": (2e2, "structure: VGG19 conv4_4 L1 between superpixel(output) and output"),
+    "w5": (1.0, "landmark: heatmap-weighted edge L1 around the 68 dlib landmarks"),
+}
+# Options that change what a checkpoint's weights mean: resuming with another value is refused.
+ARCH_OPTIONS = ("image_size", "channel", "num_blocks")
+
+
+def _default_workers() -> int:
+    return min(4, max(0, (os.cpu_count() or 1) - 1))
+
+
+def _training_parser(description: str, total_iter: int, lr_flag: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--total_iter", type=int, default=total_iter, help="training steps")
+    p.add_argument("--photo_dir", default=PHOTO_DIR, help="folder of face photos (recursive)")
+    p.add_argument("--image_size", type=int, default=128, help="training crop side (multiple of 4)")
+    p.add_argument("--batch_size", type=int, default=16)
+    p.add_argument(lr_flag, dest="lr", type=float, default=2e-4, help="Adam learning rate")
+    p.add_argument("--beta1", type=float, default=0.5)
+    p.add_argument("--beta2", type=float, default=0.99)
+    p.add_argument("--channel", type=int, default=32, help="generator base width (White-box: 32)")
+    p.add_argument("--num_blocks", type=int, default=4, help="generator residual blocks (White-box: 4)")
+    p.add_argument("--checkpoint", type=int, default=None, metavar="N", help="resume from the step-N checkpoint")
+    p.add_argument("--resume", action="store_true", help="resume from the newest checkpoint of this run")
+    p.add_argument("--save_every", type=int, default=500, help="checkpoint every N steps (and at the end)")
+    p.add_argument("--sample_every", type=int, default=200, help="sample grid every N steps")
+    p.add_argument("--keep_last", type=int, default=0, help="keep only the newest K checkpoints (0: keep all)")
+    p.add_argument("--save_dir", default=SAVE_DIR, help="where checkpoints go")
+    p.add_argument("--log_dir", default=LOG_DIR, help="where options.json, losses.jsonl and samples go")
+    p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:1, ...")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=_default_workers(), help="DataLoader worker processes")
+    p.add_argument("--no_flip", dest="flip", action="store_false", help="no random horizontal flips")
+    p.add_argument("--amp", choices=("off", "bf16", "fp16"), default="off", help="mixed precision on GPU")
+    p.add_argument("--max_bad_steps", type=int, default=10,
+                   help="stop after this many non-finite steps in a row (each one is skipped)")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the resolved options and exit")
+    return p
+
+
+def pretrain_parser() -> argparse.ArgumentParser:
+    return _training_parser("Pretrain the generator to reconstruct photos (L1).", 50000, "--pretrain_lr")
+
+
+def train_parser() -> argparse.ArgumentParser:
+    p = _training_parser("Train the cartooniser adversarially (White-box losses + landmarks).", 30000,
+                         "--adv_train_lr")
+    p.add_argument("--model_version", type=int, default=1, help="names the run: gen{model_version}_batch_N.pth")
+    p.add_argument("--cartoon_dir", default=CARTOON_DIR, help="folder of cartoon images (recursive)")
+    p.add_argument("--pretrained", default=None, help="generator to start from (default: newest pre_gen_batch_*)")
+    p.add_argument("--vgg_weights", default=None, help="VGG19 state dict (default: torchvision's cache)")
+    p.add_argument("--train_d_times", type=int, default=1, help="discriminator steps per generator step")
+    p.add_argument("--use_enhance", action="store_true", help="selective-search superpixels + adaptive colour")
+    p.add_argument("--superpixel", choices=("skimage", "torch"), default="skimage",
+                   help="SLIC implementation for the structure loss")
+    for flag, (default, what) in WEIGHTS.items():
+        p.add_argument(f"--{flag}", type=float, default=default, help=f"weight of {what}")
+    return p
+
+
+def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace) -> argparse.Namespace:
+    """Reject out-of-range flags with argparse's one-line error (exit status 2)."""
+    if opts.image_size < 16 or opts.image_size % 4:
+        p.error(f"--image_size {opts.image_size}: must be a multiple of 4 and at least 16")
+    for name in ("total_iter", "batch_size", "save_every", "sample_every", "channel", "max_bad_steps"):
+        if getattr(opts, name) < 1:
+            p.error(f"--{name} {getattr(opts, name)}: must be at least 1")
+    for name in ("num_blocks", "keep_last", "workers"):
+        if getattr(opts, name) < 0:
+            p.error(f"--{name} {getattr(opts, name)}: must not be negative")
+    if not opts.lr > 0:
+        p.error(f"learning rate {opts.lr}: must be positive")
+    if opts.checkpoint is not None and opts.resume:
+        p.error("--checkpoint and --resume: give one of them")
+    for flag in WEIGHTS:
+        if getattr(opts, flag, 0.0) < 0:
+            p.error(f"--{flag} {getattr(opts, flag)}: loss weights must not be negative")
+    if getattr(opts, "train_d_times", 1) < 1:
+        p.error(f"--train_d_times {opts.train_d_times}: must be at least 1")
+    return opts

@@ -1,0 +1,59 @@
+"""Device, seed and mixed precision, decided once per run."""
+import contextlib
+import random
+
+import numpy as np
+import torch
+
+from utils.errors import UserError
+
+
+def pick_device(name: str) -> torch.device:
+    """'auto' -> cuda when available, else cpu; an unavailable explicit device is a UserError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise UserError(f"--device {name}: {e}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def autocast(device: torch.device, amp: str):
+    """The forward-pass context for --amp {off,bf16,fp16}; a no-op for 'off'."""
+    if amp == "off":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def requires_grad(model: torch.nn.Module, flag: bool) -> None:
+    for p in model.parameters():
+        p.requires_grad_(flag)
+
+
+class Precision:
+    """Autocast and (for fp16) loss scaling, so the training steps contain no precision branches."""
+
+    def __init__(self, device: torch.device, amp: str = "off"):
+        if amp != "off" and device.type != "cuda":
+            amp = "off"  # CPU autocast is slower than fp32 for these convolutions; keep CPU runs exact
+        self.device, self.amp = device, amp
+        self.scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
+
+    def autocast(self):
+        return autocast(self.device, self.amp)
+
+    def minimize(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()

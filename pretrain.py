@@ -39,14 +39,14 @@ def main(argv=None):
         ckpt = load_for_resume(resume, "pretrain", opts, tqdm.write)
         load_state(G, ckpt["G"], resume, "G")
         load_state(opt_G, ckpt["opt_G"], resume, "opt_G")
-        precision.scaler.load_state_dict(ckpt["scaler"])
+        precision.load_state_dict(ckpt["scaler"])
         restore_rng(ckpt["rng"])
         start = ckpt["step"]
         print(f"resuming from {resume} (step {start})")
 
     def state():
         return {"kind": "pretrain", "arch": {"channel": opts.channel, "num_blocks": opts.num_blocks},
-                "G": G.state_dict(), "opt_G": opt_G.state_dict(), "scaler": precision.scaler.state_dict(),
+                "G": G.state_dict(), "opt_G": opt_G.state_dict(), "scaler": precision.state_dict(),
                 "rng": capture_rng()}
 
     run = Run(opts, PREFIX, write=tqdm.write)

@@ -63,3 +63,12 @@ class Generator(nn.Module):
         x3 = lrelu(self.up1b(lrelu(self.up1a(tf_resize_bilinear_2x(x2) + x1))))
         x4 = lrelu(self.up2(tf_resize_bilinear_2x(x3) + x0))
         return self.out(x4)
+
+
+TRAIN_EPS, TEST_EPS = 1e-2, 5e-3  # WB: guided_filter(photo, G(photo), r=1) with eps 1e-2 (train), 5e-3 (test)
+
+
+def cartoonize(G: nn.Module, photo: torch.Tensor, eps: float = TEST_EPS) -> torch.Tensor:
+    """G's raw output through the guided filter (r=1) guided by the photo, as WB trains and tests it."""
+    from utils.guided_filter import guided_filter
+    return guided_filter(photo, G(photo), 1, eps)

@@ -66,8 +66,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--vgg_weights", default=None, help="VGG19 state dict (default: torchvision's cache)")
     p.add_argument("--train_d_times", type=int, default=1, help="discriminator steps per generator step")
     p.add_argument("--use_enhance", action="store_true", help="selective-search superpixels + adaptive colour")
-    p.add_argument("--superpixel", choices=("skimage", "torch"), default="skimage",
-                   help="SLIC implementation for the structure loss")
+    p.add_argument("--superpixel_workers", type=int, default=min(8, max(0, (os.cpu_count() or 1) - 1)),
+                   help="processes computing superpixel targets (0: in the training process)")
     for flag, (default, what) in WEIGHTS.items():
         p.add_argument(f"--{flag}", type=float, default=default, help=f"weight of {what}")
     return p
@@ -80,8 +80,8 @@ def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace)
     for name in ("total_iter", "batch_size", "save_every", "sample_every", "channel", "max_bad_steps"):
         if getattr(opts, name) < 1:
             p.error(f"--{name} {getattr(opts, name)}: must be at least 1")
-    for name in ("num_blocks", "keep_last", "workers"):
-        if getattr(opts, name) < 0:
+    for name in ("num_blocks", "keep_last", "workers", "superpixel_workers"):
+        if getattr(opts, name, 0) < 0:
             p.error(f"--{name} {getattr(opts, name)}: must not be negative")
     if not opts.lr > 0:
         p.error(f"learning rate {opts.lr}: must be positive")

@@ -47,13 +47,23 @@ class Precision:
         if amp != "off" and device.type != "cuda":
             amp = "off"  # CPU autocast is slower than fp32 for these convolutions; keep CPU runs exact
         self.device, self.amp = device, amp
-        self.scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
+        self.scalers = {name: torch.amp.GradScaler(device.type, enabled=amp == "fp16") for name in ("G", "D")}
 
     def autocast(self):
         return autocast(self.device, self.amp)
 
-    def minimize(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+    def minimize(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, name: str) -> None:
+        """Backward and step with the loss scaler of ``name`` ('G' or 'D'; one per optimiser)."""
+        scaler = self.scalers[name]
         optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(optimizer)
-        self.scaler.update()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    def state_dict(self) -> dict:
+        return {name: s.state_dict() for name, s in self.scalers.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, s in state.items():
+            if s:  # a disabled scaler (--amp off/bf16) saves an empty state
+                self.scalers[name].load_state_dict(s)

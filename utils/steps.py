@@ -3,8 +3,20 @@
 Each step returns a dict of floats. When a loss term is non-finite the update is skipped and the dict carries
 ``"nonfinite": <term name>`` (the run loop counts these and stops after too many in a row).
 """
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from losses.adversarial import lsgan_d_loss, lsgan_g_loss
+from losses.content import content_loss
+from losses.structure import structure_loss
+from losses.surface import surface
+from losses.texture import RANGES, color_shift, color_shift_weights
+from losses.tv import total_variation
+from models.generator import TRAIN_EPS, cartoonize
+from utils.runtime import requires_grad
 
 
 def first_nonfinite(terms: dict) -> str | None:
@@ -22,5 +34,91 @@ def pretrain_step(photo: torch.Tensor, G, opt_G, precision) -> dict:
     bad = first_nonfinite({"l1": loss})
     if bad:
         return {"l1": loss.item(), "nonfinite": bad}
-    precision.minimize(loss, opt_G)
+    precision.minimize(loss, opt_G, "G")
     return {"l1": loss.item()}
+
+
+@dataclass
+class Nets:
+    """Everything train_step updates or reads; built once in train.py (or in a test)."""
+    G: nn.Module
+    D_texture: nn.Module
+    D_surface: nn.Module
+    vgg: nn.Module
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+
+
+def _weighted(raw: dict, opts) -> dict:
+    """White-box's weighted sum: w0·tv + w1·surface + w2·texture + w3·content + w4·structure (+ w5·landmark)."""
+    return {name: getattr(opts, WEIGHT_OF[name]) * value for name, value in raw.items()}
+
+
+WEIGHT_OF = {"tv": "w0", "surface": "w1", "texture": "w2", "content": "w3", "structure": "w4", "landmark": "w5"}
+
+
+def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, opts, precision, superpixels,
+               landmark_fn=None) -> dict:
+    """One White-box step: a G step on the weighted loss, then ``opts.train_d_times`` steps of both Ds on
+    ``fake.detach()``. photo, cartoon: (B, 3, H, W) in [-1, 1]. ``superpixels.submit`` starts the structure
+    target while the VGG and discriminator forwards run. ``landmark_fn(fake) -> loss`` adds the landmark term.
+    Returns every term, unweighted (``tv``) and weighted (``tv_w``), and the totals.
+    """
+    G, D_tex, D_surf, vgg = nets.G, nets.D_texture, nets.D_surface, nets.vgg
+    requires_grad(D_tex, False)
+    requires_grad(D_surf, False)
+    with precision.autocast():
+        fake = cartoonize(G, photo, TRAIN_EPS)
+    pending = superpixels.submit(fake) if opts.w4 > 0 else None
+    with precision.autocast():
+        with torch.no_grad():
+            vgg_photo = vgg(photo)
+        vgg_fake = vgg(fake)
+        weights = color_shift_weights(photo.device)
+        blur_fake = surface(fake)
+        raw = {"tv": total_variation(fake.float()),
+               "surface": lsgan_g_loss(D_surf(blur_fake)),
+               "texture": lsgan_g_loss(D_tex(color_shift(fake, weights))),
+               "content": content_loss(vgg_photo, vgg_fake)}
+        if pending is not None:
+            with torch.no_grad():
+                vgg_superpixel = vgg(pending.result())
+            raw["structure"] = structure_loss(vgg_superpixel, vgg_fake)
+        if landmark_fn is not None and opts.w5 > 0:
+            raw["landmark"] = landmark_fn(fake)
+    weighted = _weighted(raw, opts)
+    g_total = sum(weighted.values())
+    out = {**{k: v.item() for k, v in raw.items()}, **{f"{k}_w": v.item() for k, v in weighted.items()},
+           "g_total": g_total.item()}
+    bad = first_nonfinite({**raw, "g_total": g_total})
+    if bad:
+        return {**out, "nonfinite": bad}
+    precision.minimize(g_total, nets.opt_G, "G")
+
+    requires_grad(D_tex, True)
+    requires_grad(D_surf, True)
+    fake, blur_fake = fake.detach(), blur_fake.detach()
+    with torch.no_grad():
+        blur_cartoon = surface(cartoon)
+    for _ in range(opts.train_d_times):
+        weights = color_shift_weights(photo.device)  # a fresh draw, as WB's separate d_optim run does
+        with precision.autocast():
+            # real and fake in one batch: one forward (and one spectral-norm power iteration) per D
+            tex_real, tex_fake = D_tex(torch.cat([color_shift(cartoon, weights), color_shift(fake, weights)])).chunk(2)
+            surf_real, surf_fake = D_surf(torch.cat([blur_cartoon, blur_fake])).chunk(2)
+        d = {"d_texture": lsgan_d_loss(tex_real, tex_fake), "d_surface": lsgan_d_loss(surf_real, surf_fake)}
+        d_total = d["d_texture"] + d["d_surface"]
+        out.update({k: v.item() for k, v in d.items()}, d_total=d_total.item())
+        bad = first_nonfinite({**d, "d_total": d_total})
+        if bad:
+            return {**out, "nonfinite": bad}
+        precision.minimize(d_total, nets.opt_D, "D")
+    return out
+
+
+@torch.no_grad()
+def representations(photo: torch.Tensor, G: nn.Module, superpixels) -> list[torch.Tensor]:
+    """The sample-grid columns: photo | output | superpixel | surface blur | texture gray (mean weights)."""
+    fake = cartoonize(G, photo, TRAIN_EPS)
+    mid = torch.tensor([(lo + hi) / 2 for lo, hi in RANGES])
+    return [photo, fake, superpixels(fake), surface(fake), color_shift(fake, mid)]

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+import torch
+
+from losses.texture import RANGES, color_shift, color_shift_weights
+
+
+def test_weights_are_one_scalar_per_channel_inside_the_ranges():
+    for seed in range(200):
+        w = color_shift_weights(generator=torch.Generator().manual_seed(seed))
+        assert w.shape == (3,)
+        for value, (lo, hi) in zip(w.tolist(), RANGES):
+            assert lo <= value <= hi
+
+
+def test_ranges_are_white_box_bgr_ranges_in_rgb_order():
+    # WB: b in U[0.014, 0.214], g in U[0.487, 0.687], r in U[0.199, 0.399] on BGR images
+    assert RANGES == ((0.199, 0.399), (0.487, 0.687), (0.014, 0.214))
+
+
+def test_same_weights_give_the_same_gray_for_identical_inputs_and_match_numpy():
+    w = color_shift_weights(generator=torch.Generator().manual_seed(1))
+    fake, cartoon = torch.rand(2, 3, 5, 5), torch.rand(2, 3, 5, 5)
+    gray_fake, gray_cartoon = color_shift(fake, w), color_shift(cartoon, w)
+    assert gray_fake.shape == (2, 1, 5, 5)
+    wr, wg, wb = w.tolist()
+    for x, gray in ((fake, gray_fake), (cartoon, gray_cartoon)):
+        a = x.numpy()
+        ref = (wr * a[:, 0] + wg * a[:, 1] + wb * a[:, 2]) / (wr + wg + wb)
+        np.testing.assert_allclose(gray[:, 0].numpy(), ref, rtol=1e-5)
+
+
+def test_spatially_uniform_weights():
+    # one weight per channel, not per pixel: a constant image stays constant
+    gray = color_shift(torch.full((1, 3, 6, 6), 0.5), color_shift_weights())
+    assert torch.allclose(gray, torch.full_like(gray, 0.5))
+
+
+def test_independent_draws_differ():
+    assert not torch.equal(color_shift_weights(), color_shift_weights())

@@ -1,0 +1,123 @@
+import argparse
+
+import pytest
+import torch
+
+import pretrain
+import train
+from models.discriminator import PatchDiscriminator
+from models.generator import Generator
+from models.vgg import VGGFeatures
+from utils.checkpoint import load_checkpoint
+from utils.options import WEIGHTS
+from utils.runtime import Precision
+from utils.steps import Nets, train_step
+from utils.superpixel import Superpixels
+
+
+def make_nets(channel=32):
+    G, Dt, Ds = Generator(channel, 1), PatchDiscriminator(1), PatchDiscriminator(3)
+    return Nets(G, Dt, Ds, VGGFeatures(), torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.99)),
+                torch.optim.Adam([*Dt.parameters(), *Ds.parameters()], 2e-4, betas=(0.5, 0.99)))
+
+
+def step_opts(**overrides):
+    return argparse.Namespace(**{**{k: v for k, (v, _) in WEIGHTS.items()}, "train_d_times": 1, **overrides})
+
+
+def snapshot(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def changed(before, module):
+    return any(not torch.equal(a, b) for a, b in zip(before, module.parameters()))
+
+
+def test_cpu_train_step_updates_g_and_both_ds_with_finite_losses():
+    nets = make_nets()
+    before = {name: snapshot(getattr(nets, name)) for name in ("G", "D_texture", "D_surface")}
+    photo, cartoon = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1
+    losses = train_step(photo, cartoon, nets, step_opts(), Precision(torch.device("cpu")), Superpixels(0))
+    for name in ("G", "D_texture", "D_surface"):
+        assert changed(before[name], getattr(nets, name)), name
+    terms = ("tv", "surface", "texture", "content", "structure")
+    for key in (*terms, *(f"{t}_w" for t in terms), "g_total", "d_texture", "d_surface", "d_total"):
+        assert torch.isfinite(torch.tensor(losses[key])), key
+    assert losses["tv_w"] == pytest.approx(1e4 * losses["tv"], rel=1e-5)
+    assert losses["g_total"] == pytest.approx(sum(losses[f"{t}_w"] for t in terms), rel=1e-5)
+    assert "nonfinite" not in losses
+
+
+def test_zero_structure_weight_skips_the_superpixel():
+    class Fail:
+        def submit(self, _):
+            raise AssertionError("superpixel computed although --w4 is 0")
+
+    out = train_step(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), make_nets(8), step_opts(w4=0.0),
+                     Precision(torch.device("cpu")), Fail())
+    assert "structure" not in out
+
+
+def test_nonfinite_photo_skips_every_update():
+    nets = make_nets(8)
+    before = snapshot(nets.G)
+    photo = torch.rand(1, 3, 32, 32)
+    photo[0, 0, 0, 0] = float("inf")
+    out = train_step(photo, torch.rand(1, 3, 32, 32), nets, step_opts(w4=0.0), Precision(torch.device("cpu")),
+                     Superpixels(0))
+    assert "nonfinite" in out and not changed(before, nets.G)
+
+
+@pytest.fixture(scope="module")
+def vgg_file(tmp_path_factory):
+    """Random VGG19 conv weights in torchvision's key layout ('features.N.weight'), as --vgg_weights takes."""
+    path = tmp_path_factory.mktemp("vgg") / "vgg19.pth"
+    torch.save({f"features.{k}": v for k, v in VGGFeatures().features.state_dict().items()}, path)
+    return path
+
+
+def common(root, photo_dir, total):
+    return ["--photo_dir", str(photo_dir), "--total_iter", str(total), "--batch_size", "2", "--image_size", "32",
+            "--save_dir", str(root / "ck"), "--log_dir", str(root / "logs"), "--workers", "0", "--device", "cpu",
+            "--save_every", "2", "--sample_every", "2", "--channel", "8", "--num_blocks", "1"]
+
+
+def train_args(root, photo_dir, cartoon_dir, vgg_file, total, *extra):
+    return [*common(root, photo_dir, total), "--cartoon_dir", str(cartoon_dir), "--vgg_weights", str(vgg_file),
+            "--model_version", "3", "--superpixel_workers", "0", *extra]
+
+
+def test_resume_reproduces_the_unbroken_run(tmp_path, photo_dir, cartoon_dir, vgg_file):
+    for root in (tmp_path / "a", tmp_path / "b"):
+        pretrain.main(common(root, photo_dir, 2))
+    train.main(train_args(tmp_path / "a", photo_dir, cartoon_dir, vgg_file, 4))
+    train.main(train_args(tmp_path / "b", photo_dir, cartoon_dir, vgg_file, 2))
+    train.main(train_args(tmp_path / "b", photo_dir, cartoon_dir, vgg_file, 4, "--checkpoint", "2"))
+    a = load_checkpoint(tmp_path / "a" / "ck" / "gen3_batch_4.pth", kind="train")
+    b = load_checkpoint(tmp_path / "b" / "ck" / "gen3_batch_4.pth", kind="train")
+    for part in ("G", "D_texture", "D_surface"):
+        for key in a[part]:
+            assert torch.equal(a[part][key], b[part][key]), (part, key)
+    assert a["opt_D"]["state"][0]["step"] == b["opt_D"]["state"][0]["step"] == 4
+    samples = tmp_path / "a" / "logs" / "gen3" / "samples"
+    assert sorted(p.name for p in samples.iterdir()) == ["0000002.jpg", "0000004.jpg"]
+
+
+def test_missing_pretrained_file_is_one_line_error(tmp_path, photo_dir, cartoon_dir, vgg_file, capsys):
+    with pytest.raises(SystemExit) as e:
+        train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--pretrained", str(tmp_path / "x.pth")))
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and err == f"error: {tmp_path / 'x.pth'}: checkpoint not found"
+
+
+def test_no_pretrained_generator_at_all(tmp_path, photo_dir, cartoon_dir, vgg_file, capsys):
+    with pytest.raises(SystemExit):
+        train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2))
+    assert "no pretrained generator in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--w0", "--w3", "--w5"])
+def test_negative_weight_is_refused(tmp_path, photo_dir, cartoon_dir, vgg_file, capsys, flag):
+    with pytest.raises(SystemExit) as e:
+        train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, flag, "-1"))
+    assert e.value.code == 2 and f"{flag} -1.0: loss weights must not be negative" in capsys.readouterr().err

@@ -7,16 +7,19 @@ every --save_every steps and at the end, and checkpoints/logs/gen{model_version}
 losses.jsonl and samples/ (photo | output | superpixel | surface blur | texture gray).
 """
 import json
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from datasets.folder import ImageFolder, SkipReport, batches
+from losses.landmark import heatmaps, landmark_loss
 from models.discriminator import PatchDiscriminator
 from models.generator import Generator
 from models.vgg import build_vgg
 from utils.checkpoint import capture_rng, list_checkpoints, load_checkpoint, load_state, restore_rng
 from utils.errors import UserError, cli
+from utils.landmarks import LandmarkCache, default_cache_file
 from utils.options import check_training_options, train_parser
 from utils.run import Run, find_resume, load_for_resume
 from utils.runtime import Precision, pick_device, seed_everything
@@ -36,6 +39,16 @@ def pretrained_generator(opts, G, write) -> None:
     ckpt = load_checkpoint(path)
     load_state(G, ckpt["G"], path, "G")
     write(f"generator initialised from {path}")
+
+
+def face_landmarks(opts) -> LandmarkCache:
+    """The photo folder's 68 landmarks, from the cache (computed on first use)."""
+    path = opts.landmark_cache or default_cache_file(opts.photo_dir, Path(opts.save_dir).parent / "landmark_cache")
+    cache = LandmarkCache(opts.photo_dir, path, opts.predictor, opts.workers)
+    n = len(cache.points)
+    print(f"landmarks: {n - cache.missing} of {n} photos have a face; {cache.missing} without one keep every "
+          f"term but the landmark term ({cache.computed} computed, cache {path})")
+    return cache
 
 
 @cli
@@ -69,6 +82,7 @@ def main(argv=None):
         print(f"resuming from {resume} (step {start})")
     else:
         pretrained_generator(opts, G, print)
+    landmarks = photos.landmarks = face_landmarks(opts) if opts.w5 > 0 else None  # after the cheap checks
 
     def state():
         return {"kind": "train", "arch": {"channel": opts.channel, "num_blocks": opts.num_blocks},
@@ -92,7 +106,12 @@ def main(argv=None):
             skips.update(cartoon_batch)
             photo = photo_batch["image"].to(device, non_blocking=True)
             cartoon = cartoon_batch["image"].to(device, non_blocking=True)
-            losses = train_step(photo, cartoon, nets, opts, precision, superpixels)
+            landmark_fn = None
+            if landmarks is not None:
+                maps = heatmaps(photo_batch["points"].to(device), opts.image_size,
+                                opts.landmark_sigma * opts.image_size)
+                landmark_fn = lambda fake: landmark_loss(fake, photo, maps)  # noqa: E731
+            losses = train_step(photo, cartoon, nets, opts, precision, superpixels, landmark_fn)
             if run.record(step, losses):
                 bar.set_postfix(g=f"{losses['g_total']:.3f}", d=f"{losses['d_total']:.3f}")
             if step % opts.sample_every == 0 or step == opts.total_iter:

@@ -8,7 +8,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from utils.errors import UserError
-from utils.image_io import BadImage, list_images, read_image, resize_crop, to_tensor
+from utils.image_io import BadImage, list_images, read_image, resize_crop, resize_crop_points, to_tensor
+from utils.landmarks import flip_points
 
 
 class ImageFolder(Dataset):
@@ -17,16 +18,19 @@ class ImageFolder(Dataset):
     Indexed by ``(index, flip)`` pairs from InfiniteSampler (or a plain index). A file that cannot be decoded
     is replaced by the next readable one; its path is returned in ``"skipped"`` so the training loop can warn
     once per file and count them (this works across DataLoader worker processes).
+
+    With ``landmarks`` (a LandmarkCache of this folder), items also carry ``"points"``: the 68 landmarks moved
+    by the same resize, crop and flip as the pixels (flips swap left/right points), NaN when there is no face.
     """
 
-    def __init__(self, root, size: int):
+    def __init__(self, root, size: int, landmarks=None):
         self.root = Path(root)
         if not self.root.is_dir():
             raise UserError(f"{self.root}: folder not found (pass your images with --photo_dir / --cartoon_dir)")
         self.files = list_images(self.root)
         if not self.files:
             raise UserError(f"{self.root}: no images found (looked for .jpg .jpeg .png .bmp .webp .tif)")
-        self.size = size
+        self.size, self.landmarks = size, landmarks
         self._first_readable()
 
     def _first_readable(self) -> None:
@@ -43,22 +47,30 @@ class ImageFolder(Dataset):
         return len(self.files)
 
     def load(self, index: int) -> tuple[np.ndarray, int, list[str]]:
-        """(resized RGB array, index actually used, paths skipped on the way)."""
+        """(original RGB array, index actually used, paths skipped on the way)."""
         skipped = []
         for k in range(len(self.files)):
             i = (index + k) % len(self.files)
             try:
-                return resize_crop(read_image(self.files[i]), self.size), i, skipped
+                return read_image(self.files[i]), i, skipped
             except BadImage as e:
                 skipped.append(str(e))
         raise UserError(f"{self.root}: no readable image left")
 
     def __getitem__(self, key) -> dict:
         index, flip = key if isinstance(key, tuple) else (key, False)
-        image, used, skipped = self.load(index)
+        original, used, skipped = self.load(index)
+        image = resize_crop(original, self.size)
         if flip:
             image = image[:, ::-1]
-        return {"image": to_tensor(image), "index": used, "flip": flip, "skipped": "\n".join(skipped)}
+        item = {"image": to_tensor(image), "index": used, "flip": flip, "skipped": "\n".join(skipped)}
+        if self.landmarks is not None:
+            points = self.landmarks.get(str(self.files[used].relative_to(self.root)))
+            if points is None:
+                points = np.full((68, 2), np.nan, np.float32)
+            points = resize_crop_points(points, *original.shape[:2], self.size)
+            item["points"] = torch.from_numpy(flip_points(points, self.size) if flip else points)
+        return item
 
 
 class InfiniteSampler(Sampler):

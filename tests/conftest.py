@@ -36,3 +36,23 @@ def photo_dir(tmp_path):
 @pytest.fixture
 def cartoon_dir(tmp_path):
     return write_folder(tmp_path / "cartoon", 6, 48, seed=2)
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tmp_path_factory):
+    """A real gen checkpoint: pretrain 1 step, then a 2-step adversarial train, on tiny generated data."""
+    import pretrain
+    import train
+    from models.vgg import VGGFeatures
+
+    root = tmp_path_factory.mktemp("run")
+    photos, cartoons = write_folder(root / "p", 4, 40, 5), write_folder(root / "c", 4, 40, 6)
+    vgg = root / "vgg.pth"
+    torch.save({f"features.{k}": v for k, v in VGGFeatures().features.state_dict().items()}, vgg)
+    common = ["--photo_dir", str(photos), "--batch_size", "2", "--image_size", "32", "--save_dir", str(root / "ck"),
+              "--log_dir", str(root / "logs"), "--workers", "0", "--device", "cpu", "--channel", "8",
+              "--num_blocks", "1"]
+    pretrain.main([*common, "--total_iter", "1"])
+    train.main([*common, "--total_iter", "2", "--cartoon_dir", str(cartoons), "--vgg_weights", str(vgg),
+                "--model_version", "7", "--superpixel_workers", "0", "--w5", "0"])
+    return root / "ck" / "gen7_batch_2.pth"

@@ -56,24 +56,29 @@ def write_image(path, rgb: np.ndarray) -> Path:
     return path
 
 
-def square_params(h: int, w: int, size: int) -> tuple[float, int, int]:
-    """Resize the short side to ``size`` then centre-crop: returns (scale, x0, y0) of the crop in resized pixels.
-
-    A point (x, y) of the original maps to ((x + 0.5)·scale − 0.5 − x0, (y + 0.5)·scale − 0.5 − y0).
-    """
+def square_params(h: int, w: int, size: int) -> tuple[int, int, int, int]:
+    """Resize the short side to ``size``, then centre-crop: returns (resized h, resized w, crop x0, crop y0)."""
     scale = size / min(h, w)
     rh, rw = max(size, round(h * scale)), max(size, round(w * scale))
-    return scale, (rw - size) // 2, (rh - size) // 2
+    return rh, rw, (rw - size) // 2, (rh - size) // 2
 
 
 def resize_crop(image: np.ndarray, size: int) -> np.ndarray:
     """Resize the short side to ``size`` (area filter when shrinking) and centre-crop to size × size."""
     h, w = image.shape[:2]
-    scale, x0, y0 = square_params(h, w, size)
-    rh, rw = max(size, round(h * scale)), max(size, round(w * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    rh, rw, x0, y0 = square_params(h, w, size)
+    interp = cv2.INTER_AREA if rh < h else cv2.INTER_LINEAR
     resized = cv2.resize(image, (rw, rh), interpolation=interp)
     return resized[y0:y0 + size, x0:x0 + size]
+
+
+def resize_crop_points(points: np.ndarray, h: int, w: int, size: int) -> np.ndarray:
+    """Where resize_crop moves pixel coordinates (x, y): pixel centres scale, x' = (x + ½)·rw/w − ½ − x0."""
+    rh, rw, x0, y0 = square_params(h, w, size)
+    out = np.empty_like(points, dtype=np.float32)
+    out[..., 0] = (points[..., 0] + 0.5) * rw / w - 0.5 - x0
+    out[..., 1] = (points[..., 1] + 0.5) * rh / h - 0.5 - y0
+    return out
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -100,3 +105,25 @@ def make_grid(columns: list[torch.Tensor], pad: int = 2) -> np.ndarray:
         rows.append(np.concatenate(row, axis=1))
         rows.append(np.full((pad, rows[-1].shape[1], 3), 255, np.uint8))
     return np.concatenate(rows[:-1], axis=0)
+
+
+def letterbox(rgb: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Fit inside h × w keeping the aspect ratio, on white."""
+    scale = min(h / rgb.shape[0], w / rgb.shape[1])
+    nh, nw = max(1, round(rgb.shape[0] * scale)), max(1, round(rgb.shape[1] * scale))
+    canvas = np.full((h, w, 3), 255, np.uint8)
+    y0, x0 = (h - nh) // 2, (w - nw) // 2
+    canvas[y0:y0 + nh, x0:x0 + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
+def contact_sheet(pairs: list[tuple[np.ndarray, np.ndarray]], cell: int = 256, per_row: int = 4,
+                  pad: int = 4) -> np.ndarray:
+    """(photo, cartoon) pairs as a grid of photo|cartoon cells, ``per_row`` pairs a row, on white."""
+    tiles = [np.concatenate([letterbox(a, cell, cell), letterbox(b, cell, cell)], 1) for a, b in pairs]
+    rows = []
+    for k in range(0, len(tiles), per_row):
+        row = tiles[k:k + per_row] + [np.full_like(tiles[0], 255)] * (per_row - len(tiles[k:k + per_row]))
+        rows.append(np.concatenate([np.pad(t, ((pad, pad), (pad, pad), (0, 0)), constant_values=255)
+                                    for t in row], 1))
+    return np.concatenate(rows, 0)

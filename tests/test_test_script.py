@@ -1,0 +1,109 @@
+"""test.py: outputs, any-size inputs, folders, videos, and its error paths."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+import test as test_script
+from utils.image_io import read_image
+
+
+def run(args):
+    test_script.main([str(a) for a in args])
+
+
+@pytest.fixture
+def photos(tmp_path):
+    d = tmp_path / "photos"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(d / "a.png"), rng.integers(0, 256, (48, 48, 3), dtype=np.uint8))
+    cv2.imwrite(str(d / "b_odd.png"), rng.integers(0, 256, (37, 53, 3), dtype=np.uint8))  # not multiples of 4
+    (d / "c_broken.jpg").write_text("not an image")
+    return d
+
+
+def test_model_version_and_batch_name_the_checkpoint(trained_checkpoint, photos, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run(["--model_version", 7, "--batch", 2, "--save_dir", trained_checkpoint.parent, "--photo_dir", photos,
+         "--device", "cpu"])
+    out = tmp_path / "results" / "7_2"
+    assert sorted(p.name for p in (out / "side_by_side").iterdir()) == ["a.jpg", "b_odd.jpg"]
+    assert read_image(out / "side_by_side" / "a.jpg").shape == (48, 96, 3)  # photo | cartoon
+    assert read_image(out / "cartoon" / "b_odd.png").shape == (37, 53, 3)  # back at its own size
+    assert (out / "sheet.jpg").is_file()
+    printed = capsys.readouterr().out
+    assert "c_broken.jpg: not a decodable image" in printed  # skipped and listed
+    assert f"side-by-side sheet: {out.relative_to(tmp_path) / 'sheet.jpg'}" in printed
+
+
+def test_single_image_input_and_size_cap(trained_checkpoint, tmp_path):
+    image = np.random.default_rng(1).integers(0, 256, (90, 130, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "one.png"), image)
+    run(["--checkpoint", trained_checkpoint, "--input", tmp_path / "one.png", "--out", tmp_path / "o", "--size", 64,
+         "--device", "cpu"])
+    assert read_image(tmp_path / "o" / "cartoon" / "one.png").shape == (90, 130, 3)
+
+
+def test_video_round_trip_keeps_frames_size_and_fps(trained_checkpoint, tmp_path):
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 12.0, (64, 48))
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        writer.write(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    writer.release()
+    run(["--checkpoint", trained_checkpoint, "--input", path, "--out", tmp_path / "v", "--device", "cpu",
+         "--batch_size", 4])
+    cap = cv2.VideoCapture(str(tmp_path / "v" / "clip_cartoon.mp4"))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    assert frames == 10
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (64, 48)
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(12.0)
+
+
+def test_missing_checkpoint_names_expected_path_and_lists_existing(trained_checkpoint, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        run(["--model_version", 49, "--batch", 500, "--save_dir", trained_checkpoint.parent])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and "\n" not in err
+    assert "gen49_batch_500.pth: checkpoint not found" in err and "gen7_batch_2.pth" in err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--input", "nowhere.png"], "nowhere.png: no such file or folder"),
+    (["--input", "notes.txt"], "notes.txt: not an image or video extension"),
+])
+def test_bad_inputs(trained_checkpoint, tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(SystemExit) as e:
+        run(["--checkpoint", trained_checkpoint, "--device", "cpu", *args])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_only_unreadable_images_is_an_error(trained_checkpoint, tmp_path, capsys):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.jpg").write_bytes(b"")
+    with pytest.raises(SystemExit):
+        run(["--checkpoint", trained_checkpoint, "--input", tmp_path / "bad", "--out", tmp_path / "o"])
+    assert "no readable images" in capsys.readouterr().err
+
+
+def test_align_without_face_passes_photo_whole_and_reports(trained_checkpoint, photos, tmp_path, capsys):
+    run(["--checkpoint", trained_checkpoint, "--input", photos / "a.png", "--out", tmp_path / "o", "--align",
+         "--device", "cpu"])
+    assert "1 image(s) had no face and were cartoonised whole" in capsys.readouterr().out
+    assert read_image(tmp_path / "o" / "cartoon" / "a.png").shape == (48, 48, 3)
+
+
+def test_eval_writes_face_metrics_and_says_why_fid_is_skipped(trained_checkpoint, tmp_path, capsys):
+    from skimage import data
+    cv2.imwrite(str(tmp_path / "face.png"), cv2.cvtColor(data.astronaut()[:300, 100:400], cv2.COLOR_RGB2BGR))
+    run(["--checkpoint", trained_checkpoint, "--input", tmp_path / "face.png", "--out", tmp_path / "o", "--eval",
+         "--inception_weights", tmp_path / "missing.pth", "--device", "cpu"])
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["face"]["faces"] == 1 and 0 <= metrics["face"]["landmark_nme"]
+    assert "missing.pth: Inception-v3 weights file not found" in metrics["fid_kid_skipped"]

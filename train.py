@@ -90,7 +90,8 @@ def main(argv=None):
                    for name in ("G", "D_texture", "D_surface", "opt_G", "opt_D")},
                 "scaler": precision.state_dict(), "rng": capture_rng()}
 
-    superpixels = Superpixels(opts.superpixel_workers, opts.use_enhance)
+    method = opts.superpixel if opts.superpixel != "auto" else ("torch" if device.type == "cuda" else "skimage")
+    superpixels = Superpixels(opts.superpixel_workers, opts.use_enhance, method)
     run = Run(opts, prefix, write=tqdm.write)
     skips = SkipReport(tqdm.write)
     pin = device.type == "cuda"

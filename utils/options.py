@@ -66,6 +66,9 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--vgg_weights", default=None, help="VGG19 state dict (default: torchvision's cache)")
     p.add_argument("--train_d_times", type=int, default=1, help="discriminator steps per generator step")
     p.add_argument("--use_enhance", action="store_true", help="selective-search superpixels + adaptive colour")
+    p.add_argument("--superpixel", choices=("auto", "skimage", "torch"), default="auto",
+                   help="SLIC implementation: skimage in worker processes, or batched torch on the device "
+                        "(auto: torch on CUDA, skimage on CPU, where it is faster)")
     p.add_argument("--superpixel_workers", type=int, default=min(8, max(0, (os.cpu_count() or 1) - 1)),
                    help="processes computing superpixel targets (0: in the training process)")
     p.add_argument("--landmark_sigma", type=float, default=0.015, help="heatmap σ as a fraction of the image side")

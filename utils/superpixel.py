@@ -1,7 +1,7 @@
 """Superpixel targets for the structure loss (White-box's ``simple_superpixel`` / ``selective_adacolor``).
 
-Images are (H, W, 3) float arrays in G's range [-1, 1]; WB runs its segmentation on those values directly
-(rgb2lab of values below 0 is still defined), and this module keeps that behaviour.
+Images are (H, W, 3) float arrays in G's range [-1, 1], passed to the segmentation as WB does (scikit-image
+≥ 0.19 min-max rescales them to [0, 1] inside ``slic``; WB's pinned 0.14 took them as they were).
 """
 import concurrent.futures as cf
 import multiprocessing as mp
@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 from skimage import color, segmentation
+
+from utils.slic_torch import slic_superpixel_torch
 
 SEGMENTS = 200
 
@@ -125,17 +127,22 @@ def _one(args) -> np.ndarray:
 
 
 class Superpixels:
-    """Superpixel targets of a batch, image by image on ``workers`` processes (0: in this process).
+    """Superpixel targets of a batch.
 
-    ``submit(batch)`` returns at once with a handle whose ``result()`` is the (B, 3, H, W) target tensor on the
-    batch's device, so the caller can run GPU work while the processes segment.
+    method 'skimage': image by image on ``workers`` processes (0: in this process); ``submit(batch)`` returns at
+    once with a handle whose ``result()`` is the (B, 3, H, W) target on the batch's device, so the caller runs
+    the VGG and discriminator forwards while the processes segment. method 'torch': the batched SLIC of
+    ``utils.slic_torch`` on the batch's own device (for GPUs; --use_enhance always uses the processes).
     """
 
-    def __init__(self, workers: int = 0, enhance: bool = False):
-        self.enhance = enhance
-        self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver")) if workers else None
+    def __init__(self, workers: int = 0, enhance: bool = False, method: str = "skimage"):
+        self.enhance, self.method = enhance, "skimage" if enhance else method
+        use_pool = workers and self.method == "skimage"
+        self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver")) if use_pool else None
 
     def submit(self, batch: torch.Tensor) -> "_Pending":
+        if self.method == "torch":
+            return _Pending([], batch, torch_result=slic_superpixel_torch(batch.detach()))
         images = batch.detach().float().permute(0, 2, 3, 1).cpu().numpy()
         jobs = [(image, self.enhance) for image in images]
         if self.pool is None:
@@ -151,10 +158,12 @@ class Superpixels:
 
 
 class _Pending:
-    def __init__(self, futures, like: torch.Tensor, done=None):
-        self.futures, self.like, self.done = futures, like, done
+    def __init__(self, futures, like: torch.Tensor, done=None, torch_result=None):
+        self.futures, self.like, self.done, self.torch_result = futures, like, done, torch_result
 
     def result(self) -> torch.Tensor:
+        if self.torch_result is not None:
+            return self.torch_result
         arrays = self.done if self.done is not None else [f.result() for f in self.futures]
         out = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
         return out.to(self.like.device, self.like.dtype, non_blocking=True)

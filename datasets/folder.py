@@ -102,19 +102,18 @@ class InfiniteSampler(Sampler):
             epoch, offset = epoch + 1, 0
 
 
-def _worker_init(_):
-    cv2.setNumThreads(1)
-
-
 def batches(dataset: Dataset, batch_size: int, seed: int, start_step: int = 0, workers: int = 0,
             flip: bool = True, rank: int = 0, world: int = 1, pin_memory: bool = False):
     """An endless iterator of batches built once (never ``next(iter(loader))`` per step), starting at a step."""
     if batch_size > len(dataset):
         print(f"warning: --batch_size {batch_size} is larger than the {len(dataset)} images of "
               f"{getattr(dataset, 'root', 'the data set')}: images repeat within a batch", file=sys.stderr)
+    # OpenCV's own thread pool is not fork-safe: a forked worker touching it while the parent's pool threads
+    # exist can deadlock. One OpenCV thread in the parent, before any fork, is inherited by the workers.
+    cv2.setNumThreads(1)
     sampler = InfiniteSampler(len(dataset), seed, start_step * batch_size, flip, rank, world)
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                        pin_memory=pin_memory, persistent_workers=workers > 0, worker_init_fn=_worker_init,
+                        pin_memory=pin_memory, persistent_workers=workers > 0,
                         prefetch_factor=4 if workers > 0 else None,
                         generator=torch.Generator().manual_seed(seed))  # leaves the global RNG untouched
     return iter(loader)

@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from utils.errors import UserError
 from utils.image_io import BadImage, list_images, read_image, resize_crop, resize_crop_points, to_tensor
 from utils.landmarks import flip_points
+from utils.runtime import ignore_sigint
 
 
 class ImageFolder(Dataset):
@@ -113,7 +114,7 @@ def batches(dataset: Dataset, batch_size: int, seed: int, start_step: int = 0, w
     cv2.setNumThreads(1)
     sampler = InfiniteSampler(len(dataset), seed, start_step * batch_size, flip, rank, world)
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                        pin_memory=pin_memory, persistent_workers=workers > 0,
+                        pin_memory=pin_memory, persistent_workers=workers > 0, worker_init_fn=ignore_sigint,
                         prefetch_factor=4 if workers > 0 else None,
                         generator=torch.Generator().manual_seed(seed))  # leaves the global RNG untouched
     return iter(loader)

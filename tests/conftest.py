@@ -56,3 +56,13 @@ def trained_checkpoint(tmp_path_factory):
     train.main([*common, "--total_iter", "2", "--cartoon_dir", str(cartoons), "--vgg_weights", str(vgg),
                 "--model_version", "7", "--superpixel_workers", "0", "--w5", "0"])
     return root / "ck" / "gen7_batch_2.pth"
+
+
+@pytest.fixture(scope="session")
+def vgg_file(tmp_path_factory):
+    """Random VGG19 conv weights in torchvision's key layout ('features.N.weight'), as --vgg_weights takes."""
+    from models.vgg import VGGFeatures
+
+    path = tmp_path_factory.mktemp("vgg") / "vgg19.pth"
+    torch.save({f"features.{k}": v for k, v in VGGFeatures().features.state_dict().items()}, path)
+    return path

@@ -68,14 +68,6 @@ def test_nonfinite_photo_skips_every_update():
     assert "nonfinite" in out and not changed(before, nets.G)
 
 
-@pytest.fixture(scope="module")
-def vgg_file(tmp_path_factory):
-    """Random VGG19 conv weights in torchvision's key layout ('features.N.weight'), as --vgg_weights takes."""
-    path = tmp_path_factory.mktemp("vgg") / "vgg19.pth"
-    torch.save({f"features.{k}": v for k, v in VGGFeatures().features.state_dict().items()}, path)
-    return path
-
-
 def common(root, photo_dir, total):
     return ["--photo_dir", str(photo_dir), "--total_iter", str(total), "--batch_size", "2", "--image_size", "32",
             "--save_dir", str(root / "ck"), "--log_dir", str(root / "logs"), "--workers", "0", "--device", "cpu",

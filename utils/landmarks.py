@@ -6,6 +6,7 @@ __init__ needs pkg_resources); ``--predictor PATH`` overrides. Build ``FaceLandm
 import hashlib
 import importlib.util
 import multiprocessing as mp
+import signal
 from pathlib import Path
 
 import dlib
@@ -89,8 +90,10 @@ def flip_points(points: np.ndarray, width: int) -> np.ndarray:
 _worker: FaceLandmarks | None = None
 
 
-def _init_worker(predictor):
+def _init_worker(predictor, worker_process=False):
     global _worker
+    if worker_process:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     _worker = FaceLandmarks(predictor)
 
 
@@ -158,7 +161,7 @@ class LandmarkCache:
         if workers <= 1:
             _init_worker(predictor)
             return [_landmarks_of(p) for p in tqdm(paths, **bar)]
-        with mp.get_context("forkserver").Pool(workers, _init_worker, (predictor,)) as pool:
+        with mp.get_context("forkserver").Pool(workers, _init_worker, (predictor, True)) as pool:
             return list(tqdm(pool.imap(_landmarks_of, paths, chunksize=8), **bar))
 
     def get(self, rel_path: str) -> np.ndarray | None:

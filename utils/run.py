@@ -46,11 +46,17 @@ class Run:
         self.dir = Path(opts.log_dir) / prefix
         (self.dir / "samples").mkdir(parents=True, exist_ok=True)
         (self.dir / "options.json").write_text(json.dumps(vars(opts), indent=2, sort_keys=True) + "\n")
-        self.log = open(self.dir / "losses.jsonl", "a", buffering=1)
+        log = self.dir / "losses.jsonl"
+        if log.is_file() and log.stat().st_size and not log.read_bytes().endswith(b"\n"):
+            with open(log, "a") as f:  # a process killed mid-line left half a record: close it
+                f.write("\n")
+        self.log = open(log, "a", buffering=1)
         self.bad_in_row = self.bad_total = 0
         self.stop_signal = None
         self.last_saved: Path | None = None
         self.t0 = time.time()
+        for stale in Path(opts.save_dir).glob(f".{prefix}_batch_*.pth.tmp*"):  # left by a process killed mid-write
+            stale.unlink(missing_ok=True)
         self._previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def _on_signal(self, signum, _frame):

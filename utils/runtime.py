@@ -1,6 +1,7 @@
 """Device, seed and mixed precision, decided once per run."""
 import contextlib
 import random
+import signal
 
 import numpy as np
 import torch
@@ -33,6 +34,12 @@ def autocast(device: torch.device, amp: str):
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if amp == "bf16" else torch.float16
     return torch.autocast(device.type, dtype=dtype)
+
+
+def ignore_sigint(*_) -> None:
+    """Worker-process initialiser: a terminal's Ctrl-C reaches the whole process group, but only the main
+    process should react (it saves a checkpoint and stops its workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def requires_grad(model: torch.nn.Module, flag: bool) -> None:

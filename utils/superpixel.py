@@ -11,6 +11,7 @@ import torch
 from scipy import ndimage
 from skimage import color, segmentation
 
+from utils.runtime import ignore_sigint
 from utils.slic_torch import slic_superpixel_torch
 
 SEGMENTS = 200
@@ -138,7 +139,8 @@ class Superpixels:
     def __init__(self, workers: int = 0, enhance: bool = False, method: str = "skimage"):
         self.enhance, self.method = enhance, "skimage" if enhance else method
         use_pool = workers and self.method == "skimage"
-        self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver")) if use_pool else None
+        self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver"),
+                                           initializer=ignore_sigint) if use_pool else None
 
     def submit(self, batch: torch.Tensor) -> "_Pending":
         if self.method == "torch":

@@ -1,0 +1,184 @@
+"""Crash safety and exact resume of the training scripts (subprocesses killed for real)."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import pretrain
+from utils.checkpoint import list_checkpoints, load_checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def train_args(root, photo_dir, cartoon_dir, vgg_file, total, *extra):
+    return ["--photo_dir", str(photo_dir), "--cartoon_dir", str(cartoon_dir), "--vgg_weights", str(vgg_file),
+            "--total_iter", str(total), "--batch_size", "2", "--image_size", "32", "--channel", "8",
+            "--num_blocks", "1", "--save_dir", str(root / "ck"), "--log_dir", str(root / "logs"), "--workers", "0",
+            "--superpixel_workers", "0", "--device", "cpu", "--w5", "0", "--save_every", "1", "--sample_every",
+            "100", "--model_version", "1", *extra]
+
+
+def start(args) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, str(REPO / "train.py"), *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def logged_step(root) -> int:
+    """The last complete step in the run's loss log (0 before the first)."""
+    log = root / "logs" / "gen1" / "losses.jsonl"
+    if not log.is_file():
+        return 0
+    steps = [0]
+    for line in log.read_text().splitlines():
+        try:
+            steps.append(json.loads(line)["step"])
+        except (json.JSONDecodeError, KeyError):
+            continue
+    return steps[-1]
+
+
+def wait_for_step(proc, root, step, timeout=120):
+    t0 = time.time()
+    while logged_step(root) < step:
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() - t0 < timeout, "training did not advance"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def pretrained(tmp_path, photo_dir):
+    ck = tmp_path / "pre"
+    pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "1", "--batch_size", "2", "--image_size", "32",
+                   "--channel", "8", "--num_blocks", "1", "--save_dir", str(ck), "--log_dir", str(tmp_path / "pl"),
+                   "--workers", "0", "--device", "cpu"])
+    return ck / "pre_gen_batch_1.pth"
+
+
+def test_sigkill_at_random_steps_then_resume_equals_unbroken_run(tmp_path, photo_dir, cartoon_dir, vgg_file,
+                                                                  pretrained):
+    total = 12
+    unbroken, broken = tmp_path / "unbroken", tmp_path / "broken"
+    proc = start(train_args(unbroken, photo_dir, cartoon_dir, vgg_file, total, "--pretrained", str(pretrained)))
+    assert proc.wait() == 0, proc.communicate()
+    rng = random.Random(1234)
+    for target in sorted(rng.sample(range(2, total - 1), 3)):
+        proc = start(train_args(broken, photo_dir, cartoon_dir, vgg_file, total, "--pretrained", str(pretrained),
+                                "--resume"))
+        wait_for_step(proc, broken, target)
+        time.sleep(rng.random() * 0.3)  # somewhere inside a later step, maybe mid-checkpoint
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    proc = start(train_args(broken, photo_dir, cartoon_dir, vgg_file, total, "--pretrained", str(pretrained),
+                            "--resume"))
+    assert proc.wait() == 0, proc.communicate()
+    a = load_checkpoint(unbroken / "ck" / f"gen1_batch_{total}.pth")
+    b = load_checkpoint(broken / "ck" / f"gen1_batch_{total}.pth")
+    for part in ("G", "D_texture", "D_surface"):
+        for key in a[part]:
+            assert torch.equal(a[part][key], b[part][key]), (part, key)
+    for _, path in list_checkpoints(broken / "ck", "gen1"):
+        load_checkpoint(path, kind="train")  # every checkpoint left on disk loads
+    assert not list((broken / "ck").glob(".*tmp*"))
+
+
+def test_sigint_saves_a_loadable_checkpoint_at_that_step(tmp_path, photo_dir, cartoon_dir, vgg_file, pretrained):
+    proc = start(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 10_000, "--pretrained", str(pretrained),
+                            "--save_every", "10000"))
+    wait_for_step(proc, tmp_path, 3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGINT
+    assert "Traceback" not in err
+    line = next(line for line in (out + err).splitlines() if "stopped by SIGINT at step" in line)
+    step = int(line.split("at step ")[1].split(";")[0])
+    ckpt = load_checkpoint(tmp_path / "ck" / f"gen1_batch_{step}.pth", kind="train")
+    assert ckpt["step"] == step >= 3
+
+
+def test_nan_injected_into_one_step_is_skipped_and_the_run_continues(tmp_path, photo_dir, monkeypatch, capsys):
+    real = pretrain.pretrain_step
+    calls = []
+
+    def poisoned(photo, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            photo = photo.clone()
+            photo[0, 0, 0, 0] = float("nan")
+        return real(photo, *args)
+
+    monkeypatch.setattr(pretrain, "pretrain_step", poisoned)
+    pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "5", "--batch_size", "2", "--image_size", "32",
+                   "--channel", "8", "--num_blocks", "1", "--save_dir", str(tmp_path / "ck"), "--log_dir",
+                   str(tmp_path / "logs"), "--workers", "0", "--device", "cpu"])
+    err = capsys.readouterr()
+    assert "step 3: non-finite 'l1' loss, update skipped" in err.out + err.err
+    records = [json.loads(x) for x in (tmp_path / "logs" / "pre_gen" / "losses.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5]
+    assert records[2]["nonfinite"] == "l1" and "nonfinite" not in records[3]
+    assert torch.isfinite(torch.cat([v.flatten() for v in load_checkpoint(
+        tmp_path / "ck" / "pre_gen_batch_5.pth")["G"].values()])).all()
+
+
+def test_too_many_nonfinite_steps_stop_with_last_good_checkpoint(tmp_path, photo_dir, monkeypatch, capsys):
+    monkeypatch.setattr(pretrain, "pretrain_step", lambda *a: {"l1": float("nan"), "nonfinite": "l1"})
+    with pytest.raises(SystemExit) as e:
+        pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "50", "--batch_size", "2", "--image_size",
+                       "32", "--channel", "8", "--num_blocks", "1", "--save_dir", str(tmp_path / "ck"),
+                       "--log_dir", str(tmp_path / "logs"), "--workers", "0", "--device", "cpu",
+                       "--max_bad_steps", "3"])
+    assert e.value.code == 2
+    assert "3 non-finite steps in a row at step 3" in capsys.readouterr().err
+
+
+def test_disk_full_keeps_training_when_the_previous_checkpoint_is_intact(tmp_path, photo_dir, monkeypatch, capsys):
+    import utils.run
+    real = utils.run.save_checkpoint
+
+    def flaky(path, state):
+        if state["step"] == 4:
+            raise OSError(28, "No space left on device")
+        return real(path, state)
+
+    monkeypatch.setattr(utils.run, "save_checkpoint", flaky)
+    pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "6", "--batch_size", "2", "--image_size", "32",
+                   "--channel", "8", "--num_blocks", "1", "--save_dir", str(tmp_path / "ck"), "--log_dir",
+                   str(tmp_path / "logs"), "--workers", "0", "--device", "cpu", "--save_every", "2"])
+    assert "pre_gen_batch_4.pth (No space left on device); " in capsys.readouterr().out
+    assert [s for s, _ in list_checkpoints(tmp_path / "ck", "pre_gen")] == [2, 6]
+
+
+def test_disk_full_without_an_intact_checkpoint_stops(tmp_path, photo_dir, monkeypatch, capsys):
+    import utils.run
+    monkeypatch.setattr(utils.run, "save_checkpoint", lambda *a: (_ for _ in ()).throw(OSError(28, "No space")))
+    with pytest.raises(SystemExit):
+        pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "2", "--batch_size", "2", "--image_size", "32",
+                       "--channel", "8", "--num_blocks", "1", "--save_dir", str(tmp_path / "ck"), "--log_dir",
+                       str(tmp_path / "logs"), "--workers", "0", "--device", "cpu"])
+    assert "no earlier checkpoint is intact" in capsys.readouterr().err
+
+
+def test_keep_last_prunes_only_after_the_new_one_is_written(tmp_path, photo_dir):
+    pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "5", "--batch_size", "2", "--image_size", "32",
+                   "--channel", "8", "--num_blocks", "1", "--save_dir", str(tmp_path / "ck"), "--log_dir",
+                   str(tmp_path / "logs"), "--workers", "0", "--device", "cpu", "--save_every", "1",
+                   "--keep_last", "2"])
+    assert [s for s, _ in list_checkpoints(tmp_path / "ck", "pre_gen")] == [4, 5]
+
+
+def test_resume_refuses_architecture_changes_and_warns_on_weight_changes(tmp_path, photo_dir, cartoon_dir,
+                                                                         vgg_file, pretrained, capsys):
+    import train
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--pretrained", str(pretrained)))
+    with pytest.raises(SystemExit):
+        train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 3, "--resume", "--image_size", "48"))
+    assert "was trained with --image_size 32, not 48" in capsys.readouterr().err
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 3, "--resume", "--w0", "5"))
+    assert "warning: --w0 changed from 10000.0 to 5.0 on resume" in capsys.readouterr().out

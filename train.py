@@ -5,11 +5,13 @@ Starts from the newest checkpoints/saved_models/pre_gen_batch_*.pth (or --pretra
 checkpoints/saved_models/gen{model_version}_batch_{step}.pth (G, both Ds, both optimisers, step, options, RNG)
 every --save_every steps and at the end, and checkpoints/logs/gen{model_version}/ with options.json,
 losses.jsonl and samples/ (photo | output | superpixel | surface blur | texture gray).
+Several processes: torchrun --nproc_per_node N train.py ... (--batch_size is per process).
 """
 import json
 from pathlib import Path
 
 import torch
+import torch.distributed
 from tqdm import tqdm
 
 from datasets.folder import ImageFolder, SkipReport, batches
@@ -17,12 +19,13 @@ from losses.landmark import heatmaps, landmark_loss
 from models.discriminator import PatchDiscriminator
 from models.generator import Generator
 from models.vgg import build_vgg
-from utils.checkpoint import capture_rng, list_checkpoints, load_checkpoint, load_state, restore_rng
+from utils import distributed
+from utils.checkpoint import list_checkpoints, load_checkpoint, load_state
 from utils.errors import UserError, cli
 from utils.landmarks import LandmarkCache, default_cache_file
 from utils.options import check_training_options, train_parser
-from utils.run import Run, find_resume, load_for_resume
-from utils.runtime import Precision, pick_device, seed_everything
+from utils.run import Run, find_resume, load_for_resume, restore_training_state, training_state
+from utils.runtime import Precision, seed_everything
 from utils.steps import Nets, representations, train_step
 from utils.superpixel import Superpixels
 
@@ -36,17 +39,20 @@ def pretrained_generator(opts, G, write) -> None:
             raise UserError(f"no pretrained generator in {opts.save_dir} (pre_gen_batch_*.pth): run pretrain.py "
                             f"first or pass --pretrained PATH")
         path = found[-1][1]
-    ckpt = load_checkpoint(path)
-    load_state(G, ckpt["G"], path, "G")
+    load_state(G, load_checkpoint(path)["G"], path, "G")
     write(f"generator initialised from {path}")
 
 
-def face_landmarks(opts) -> LandmarkCache:
-    """The photo folder's 68 landmarks, from the cache (computed on first use)."""
+def face_landmarks(opts, d, write) -> LandmarkCache:
+    """The photo folder's 68 landmarks from the cache, computed on first use (by rank 0 alone)."""
     path = opts.landmark_cache or default_cache_file(opts.photo_dir, Path(opts.save_dir).parent / "landmark_cache")
-    cache = LandmarkCache(opts.photo_dir, path, opts.predictor, opts.workers)
+    if d.main:
+        cache = LandmarkCache(opts.photo_dir, path, opts.predictor, opts.workers)
+    distributed.barrier()
+    if not d.main:
+        cache = LandmarkCache(opts.photo_dir, path, opts.predictor, 0)
     n = len(cache.points)
-    print(f"landmarks: {n - cache.missing} of {n} photos have a face; {cache.missing} without one keep every "
+    write(f"landmarks: {n - cache.missing} of {n} photos have a face; {cache.missing} without one keep every "
           f"term but the landmark term ({cache.computed} computed, cache {path})")
     return cache
 
@@ -59,8 +65,9 @@ def main(argv=None):
         print(json.dumps(vars(opts), indent=2, sort_keys=True))
         return
     prefix = f"gen{opts.model_version}"
-    device = pick_device(opts.device)
-    seed_everything(opts.seed)
+    d, device = distributed.setup(opts.device, opts.dist_timeout)
+    write = tqdm.write if d.main else (lambda *_: None)
+    seed_everything(opts.seed + d.rank)
     photos = ImageFolder(opts.photo_dir, opts.image_size)
     cartoons = ImageFolder(opts.cartoon_dir, opts.image_size)
     G = Generator(opts.channel, opts.num_blocks).to(device)
@@ -70,36 +77,30 @@ def main(argv=None):
                 torch.optim.Adam(G.parameters(), opts.lr, betas=betas),
                 torch.optim.Adam([*D_texture.parameters(), *D_surface.parameters()], opts.lr, betas=betas))
     precision = Precision(device, opts.amp)
+    parts = {"G": G, "D_texture": D_texture, "D_surface": D_surface, "opt_G": nets.opt_G, "opt_D": nets.opt_D}
 
     start, resume = 0, find_resume(opts, prefix)
     if resume:
-        ckpt = load_for_resume(resume, "train", opts, tqdm.write)
-        for name in ("G", "D_texture", "D_surface", "opt_G", "opt_D"):
-            load_state(getattr(nets, name), ckpt[name], resume, name)
-        precision.load_state_dict(ckpt["scaler"])
-        restore_rng(ckpt["rng"])
-        start = ckpt["step"]
-        print(f"resuming from {resume} (step {start})")
+        start = restore_training_state(load_for_resume(resume, "train", opts, write), resume, parts, precision, d,
+                                       write)
+        write(f"resuming from {resume} (step {start})")
     else:
-        pretrained_generator(opts, G, print)
-    landmarks = photos.landmarks = face_landmarks(opts) if opts.w5 > 0 else None  # after the cheap checks
-
-    def state():
-        return {"kind": "train", "arch": {"channel": opts.channel, "num_blocks": opts.num_blocks},
-                **{name: getattr(nets, name).state_dict()
-                   for name in ("G", "D_texture", "D_surface", "opt_G", "opt_D")},
-                "scaler": precision.state_dict(), "rng": capture_rng()}
+        pretrained_generator(opts, G, write)
+    landmarks = photos.landmarks = face_landmarks(opts, d, write) if opts.w5 > 0 else None  # after cheap checks
+    nets.G, nets.D_texture, nets.D_surface = (distributed.wrap(m, d, device) for m in (G, D_texture, D_surface))
 
     method = opts.superpixel if opts.superpixel != "auto" else ("torch" if device.type == "cuda" else "skimage")
     superpixels = Superpixels(opts.superpixel_workers, opts.use_enhance, method)
-    run = Run(opts, prefix, write=tqdm.write)
-    skips = SkipReport(tqdm.write)
+    run = Run(opts, prefix, write=write, writes=d.main)
+    skips = SkipReport(write)
     pin = device.type == "cuda"
-    photo_batches = batches(photos, opts.batch_size, opts.seed, start, opts.workers, opts.flip, pin_memory=pin)
-    cartoon_batches = batches(cartoons, opts.batch_size, opts.seed + 1, start, opts.workers, opts.flip,
-                              pin_memory=pin)
+    photo_batches = batches(photos, opts.batch_size, opts.seed, start, opts.workers, opts.flip, d.rank, d.world,
+                            pin_memory=pin)
+    cartoon_batches = batches(cartoons, opts.batch_size, opts.seed + 1, start, opts.workers, opts.flip, d.rank,
+                              d.world, pin_memory=pin)
     step = start
-    bar = tqdm(range(start + 1, opts.total_iter + 1), initial=start, total=opts.total_iter, desc=prefix)
+    bar = tqdm(range(start + 1, opts.total_iter + 1), initial=start, total=opts.total_iter, desc=prefix,
+               disable=not d.main)
     try:
         for step in bar:
             photo_batch, cartoon_batch = next(photo_batches), next(cartoon_batches)
@@ -115,19 +116,24 @@ def main(argv=None):
             losses = train_step(photo, cartoon, nets, opts, precision, superpixels, landmark_fn)
             if run.record(step, losses):
                 bar.set_postfix(g=f"{losses['g_total']:.3f}", d=f"{losses['d_total']:.3f}")
-            if step % opts.sample_every == 0 or step == opts.total_iter:
+            if d.main and (step % opts.sample_every == 0 or step == opts.total_iter):
                 run.sample(step, representations(photo[:4], G, superpixels))
-            if step % opts.save_every == 0 or step == opts.total_iter or run.should_stop():
-                run.save(step, state())
-            if run.should_stop():
+            stop = distributed.any_rank(run.should_stop(), device)
+            if step % opts.save_every == 0 or step == opts.total_iter or stop:
+                run.save(step, training_state("train", opts, parts, precision))
+            if stop:
                 break
+    except torch.distributed.DistError as e:
+        raise UserError(f"another process of this distributed run failed or timed out at step {step} "
+                        f"({str(e).splitlines()[0][:160]})") from None
     finally:
+        bar.close()
         superpixels.close()
-    bar.close()
+        distributed.cleanup()
     if skips.summary():
-        print(skips.summary())
+        write(skips.summary())
     run.close(step)
-    print(f"training done at step {step}: {run.last_saved}")
+    write(f"training done at step {step}: {run.last_saved}")
 
 
 if __name__ == "__main__":

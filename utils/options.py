@@ -49,6 +49,8 @@ def _training_parser(description: str, total_iter: int, lr_flag: str) -> argpars
     p.add_argument("--amp", choices=("off", "bf16", "fp16"), default="off", help="mixed precision on GPU")
     p.add_argument("--max_bad_steps", type=int, default=10,
                    help="stop after this many non-finite steps in a row (each one is skipped)")
+    p.add_argument("--dist_timeout", type=float, default=10.0,
+                   help="minutes a distributed process waits for the others before failing")
     p.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the resolved options and exit")
     return p
 

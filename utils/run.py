@@ -7,7 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from utils.checkpoint import checkpoint_path, list_checkpoints, load_checkpoint, prune, save_checkpoint
+from utils.checkpoint import (capture_rng, checkpoint_path, list_checkpoints, load_checkpoint, load_state, prune,
+                              restore_rng, save_checkpoint)
+from utils.distributed import Dist, gather, unwrap
 from utils.errors import UserError
 from utils.image_io import make_grid, write_image
 from utils.options import ARCH_OPTIONS, WEIGHTS
@@ -38,12 +40,55 @@ def check_resume_options(saved: dict, opts, path, warn=print) -> None:
             warn(f"warning: --{name} changed from {saved[name]} to {getattr(opts, name)} on resume")
 
 
-class Run:
-    """Owns a run's folder ({log_dir}/{prefix}) and its checkpoints ({save_dir}/{prefix}_batch_N.pth)."""
+def training_state(kind: str, opts, parts: dict, precision) -> dict:
+    """What a checkpoint holds besides step and options: every part's state (DDP wrappers removed), the loss
+    scalers, and the RNG state of every rank (a collective: call it on all ranks)."""
+    rngs = gather(capture_rng())
+    state = {"kind": kind, "arch": {"channel": opts.channel, "num_blocks": opts.num_blocks},
+             **{name: unwrap(part).state_dict() for name, part in parts.items()},
+             "scaler": precision.state_dict(), "rng": rngs[0]}
+    if len(rngs) > 1:
+        state["rng_ranks"] = rngs
+    return state
 
-    def __init__(self, opts, prefix: str, write=print):
-        self.opts, self.prefix, self.write = opts, prefix, write
+
+def restore_training_state(ckpt: dict, path, parts: dict, precision, d: Dist, write=print) -> int:
+    """Load every part, the scalers and this rank's RNG; return the checkpoint's step."""
+    for name, part in parts.items():
+        load_state(unwrap(part), ckpt[name], path, name)
+    precision.load_state_dict(ckpt["scaler"])
+    ranks = ckpt.get("rng_ranks", [ckpt["rng"]])
+    if len(ranks) == d.world:
+        restore_rng(ranks[d.rank])
+    else:  # another number of processes: the data shards change anyway, so resume is not bit-exact
+        restore_rng(ranks[d.rank % len(ranks)])
+        if d.main:
+            write(f"warning: {path} was written by {len(ranks)} process(es), resuming with {d.world}: "
+                  f"training continues, but not bit-exactly as the original run would have")
+    return ckpt["step"]
+
+
+class Run:
+    """Owns a run's folder ({log_dir}/{prefix}) and its checkpoints ({save_dir}/{prefix}_batch_N.pth).
+
+    In a distributed run only rank 0 writes (``writes=False`` elsewhere); every rank counts non-finite steps
+    and signals the same way, so all stop together.
+    """
+
+    def __init__(self, opts, prefix: str, write=print, writes: bool = True):
+        self.opts, self.prefix, self.write, self.writes = opts, prefix, write, writes
         self.dir = Path(opts.log_dir) / prefix
+        self.bad_in_row = self.bad_total = 0
+        self.stop_signal = None
+        self.last_saved: Path | None = None
+        self.t0 = time.time()
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.log = None
+        if writes:
+            self._open()
+
+    def _open(self) -> None:
+        opts, prefix = self.opts, self.prefix
         (self.dir / "samples").mkdir(parents=True, exist_ok=True)
         (self.dir / "options.json").write_text(json.dumps(vars(opts), indent=2, sort_keys=True) + "\n")
         log = self.dir / "losses.jsonl"
@@ -51,13 +96,8 @@ class Run:
             with open(log, "a") as f:  # a process killed mid-line left half a record: close it
                 f.write("\n")
         self.log = open(log, "a", buffering=1)
-        self.bad_in_row = self.bad_total = 0
-        self.stop_signal = None
-        self.last_saved: Path | None = None
-        self.t0 = time.time()
         for stale in Path(opts.save_dir).glob(f".{prefix}_batch_*.pth.tmp*"):  # left by a process killed mid-write
             stale.unlink(missing_ok=True)
-        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def _on_signal(self, signum, _frame):
         self.stop_signal = signum
@@ -68,7 +108,8 @@ class Run:
 
         Raises UserError after --max_bad_steps non-finite steps in a row.
         """
-        self.log.write(json.dumps({"step": step, "time": round(time.time() - self.t0, 3), **losses}) + "\n")
+        if self.log is not None:
+            self.log.write(json.dumps({"step": step, "time": round(time.time() - self.t0, 3), **losses}) + "\n")
         if "nonfinite" not in losses:
             self.bad_in_row = 0
             return True
@@ -83,12 +124,17 @@ class Run:
                             f"or check the data, then resume")
         return False
 
-    def sample(self, step: int, columns) -> Path:
+    def sample(self, step: int, columns) -> Path | None:
+        if not self.writes:
+            return None
         return write_image(self.dir / "samples" / f"{step:07d}.jpg", make_grid(columns))
 
     def save(self, step: int, state: dict) -> Path | None:
         """Write the step's checkpoint atomically. A failed write keeps training only if an intact one exists."""
         path = checkpoint_path(self.opts.save_dir, self.prefix, step)
+        if not self.writes:
+            self.last_saved = path
+            return None
         try:
             save_checkpoint(path, {"step": step, "options": vars(self.opts), **state})
         except OSError as e:
@@ -105,15 +151,17 @@ class Run:
         return self.stop_signal is not None
 
     def close(self, step: int) -> None:
-        self.log.close()
+        if self.log is not None:
+            self.log.close()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
-        if self.bad_total:
+        if self.bad_total and self.writes:
             self.write(f"{self.bad_total} step(s) skipped for non-finite losses (see {self.dir}/losses.jsonl)")
         if self.stop_signal is not None:
             name = signal.Signals(self.stop_signal).name
-            self.write(f"stopped by {name} at step {step}; saved {self.last_saved}; "
-                       f"resume with --checkpoint {step}")
+            if self.writes:
+                self.write(f"stopped by {name} at step {step}; saved {self.last_saved}; "
+                           f"resume with --checkpoint {step}")
             sys.exit(128 + self.stop_signal)
 
 

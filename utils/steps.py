@@ -16,14 +16,23 @@ from losses.surface import surface
 from losses.texture import RANGES, color_shift, color_shift_weights
 from losses.tv import total_variation
 from models.generator import TRAIN_EPS, cartoonize
+from utils.distributed import any_rank, unwrap
 from utils.runtime import requires_grad
 
 
 def first_nonfinite(terms: dict) -> str | None:
-    """Name of the first term whose value is NaN or ±inf, else None (one device sync for all terms)."""
+    """Name of the first term whose value is NaN or ±inf, else None (one device sync for all terms).
+
+    In a distributed run every rank skips when any rank has a non-finite term (a rank that skipped its backward
+    alone would leave the others waiting in the gradient all-reduce); a rank that is fine reports 'other rank'.
+    """
     names = list(terms)
-    finite = torch.isfinite(torch.stack([terms[n].detach().float() for n in names])).tolist()
-    return next((n for n, ok in zip(names, finite) if not ok), None)
+    values = torch.stack([terms[n].detach().float() for n in names])
+    finite = torch.isfinite(values).tolist()
+    bad = next((n for n, ok in zip(names, finite) if not ok), None)
+    if any_rank(bad is not None, values.device) and bad is None:
+        return "other rank"
+    return bad
 
 
 def pretrain_step(photo: torch.Tensor, G, opt_G, precision) -> dict:
@@ -64,7 +73,10 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, opts, pre
     target while the VGG and discriminator forwards run. ``landmark_fn(fake) -> loss`` adds the landmark term.
     Returns every term, unweighted (``tv``) and weighted (``tv_w``), and the totals.
     """
-    G, D_tex, D_surf, vgg = nets.G, nets.D_texture, nets.D_surface, nets.vgg
+    G, vgg = nets.G, nets.vgg
+    # the G step reads the discriminators unwrapped: under DDP their parameters, frozen here, would leave the
+    # reducer waiting for gradients that never come. The D step below goes through the DDP wrappers.
+    D_tex, D_surf = unwrap(nets.D_texture), unwrap(nets.D_surface)
     requires_grad(D_tex, False)
     requires_grad(D_surf, False)
     with precision.autocast():
@@ -104,8 +116,9 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, opts, pre
         weights = color_shift_weights(photo.device)  # a fresh draw, as WB's separate d_optim run does
         with precision.autocast():
             # real and fake in one batch: one forward (and one spectral-norm power iteration) per D
-            tex_real, tex_fake = D_tex(torch.cat([color_shift(cartoon, weights), color_shift(fake, weights)])).chunk(2)
-            surf_real, surf_fake = D_surf(torch.cat([blur_cartoon, blur_fake])).chunk(2)
+            texture_pair = torch.cat([color_shift(cartoon, weights), color_shift(fake, weights)])
+            tex_real, tex_fake = nets.D_texture(texture_pair).chunk(2)
+            surf_real, surf_fake = nets.D_surface(torch.cat([blur_cartoon, blur_fake])).chunk(2)
         d = {"d_texture": lsgan_d_loss(tex_real, tex_fake), "d_surface": lsgan_d_loss(surf_real, surf_fake)}
         d_total = d["d_texture"] + d["d_surface"]
         out.update({k: v.item() for k, v in d.items()}, d_total=d_total.item())
@@ -119,6 +132,6 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, opts, pre
 @torch.no_grad()
 def representations(photo: torch.Tensor, G: nn.Module, superpixels) -> list[torch.Tensor]:
     """The sample-grid columns: photo | output | superpixel | surface blur | texture gray (mean weights)."""
-    fake = cartoonize(G, photo, TRAIN_EPS)
+    fake = cartoonize(unwrap(G), photo, TRAIN_EPS)
     mid = torch.tensor([(lo + hi) / 2 for lo, hi in RANGES])
     return [photo, fake, superpixels(fake), surface(fake), color_shift(fake, mid)]

@@ -4,17 +4,15 @@ Writes checkpoints/saved_models/pre_gen_batch_{step}.pth every --save_every step
 checkpoints/logs/pre_gen/{options.json, losses.jsonl, samples/} (photo | reconstruction grids).
 Several processes: torchrun --nproc_per_node N pretrain.py ... (--batch_size is per process).
 """
-import json
 
 import torch
-import torch.distributed
 from tqdm import tqdm
 
 from datasets.folder import ImageFolder, SkipReport, batches
 from models.generator import Generator
 from utils import distributed
-from utils.errors import UserError, cli
-from utils.options import check_training_options, pretrain_parser
+from utils.errors import cli
+from utils.options import parse_training_options, pretrain_parser
 from utils.run import Run, find_resume, load_for_resume, restore_training_state, training_state
 from utils.runtime import Precision, seed_everything
 from utils.steps import pretrain_step
@@ -24,10 +22,8 @@ PREFIX = "pre_gen"
 
 @cli
 def main(argv=None):
-    parser = pretrain_parser()
-    opts = check_training_options(parser, parser.parse_args(argv))
-    if opts.dry_run:
-        print(json.dumps(vars(opts), indent=2, sort_keys=True))
+    opts = parse_training_options(pretrain_parser(), argv)
+    if opts is None:
         return
     d, device = distributed.setup(opts.device, opts.dist_timeout)
     seed_everything(opts.seed + d.rank)
@@ -49,9 +45,8 @@ def main(argv=None):
     data = batches(photos, opts.batch_size, opts.seed, start, opts.workers, opts.flip, d.rank, d.world,
                    pin_memory=device.type == "cuda")
     step = start
-    bar = tqdm(range(start + 1, opts.total_iter + 1), initial=start, total=opts.total_iter, desc="pretrain",
-               disable=not d.main)
-    try:
+    with distributed.guard(), tqdm(range(start + 1, opts.total_iter + 1), initial=start, total=opts.total_iter,
+                                   desc="pretrain", disable=not d.main) as bar:
         for step in bar:
             batch = next(data)
             skips.update(batch)
@@ -62,22 +57,9 @@ def main(argv=None):
             if step % opts.sample_every == 0 or step == opts.total_iter:
                 with torch.no_grad():
                     run.sample(step, [photo[:4], distributed.unwrap(G)(photo[:4])])
-            stop = distributed.any_rank(run.should_stop(), device)
-            if step % opts.save_every == 0 or step == opts.total_iter or stop:
-                run.save(step, training_state("pretrain", opts, parts, precision))
-            if stop:
+            if run.end_step(step, lambda: training_state("pretrain", opts, parts, precision), device):
                 break
-    except torch.distributed.DistError as e:
-        raise UserError(f"another process of this distributed run failed or timed out at step {step} "
-                        f"({str(e).splitlines()[0][:160]})") from None
-    finally:
-        bar.close()
-        distributed.cleanup()
-    if skips.summary():
-        write(skips.summary())
-    run.close(step)
-    write(f"pretraining done at step {step}: {run.last_saved}")
-
+    run.finish(step, skips, "pretraining")
 
 if __name__ == "__main__":
     main()

@@ -7,11 +7,10 @@ every --save_every steps and at the end, and checkpoints/logs/gen{model_version}
 losses.jsonl and samples/ (photo | output | superpixel | surface blur | texture gray).
 Several processes: torchrun --nproc_per_node N train.py ... (--batch_size is per process).
 """
-import json
+import contextlib
 from pathlib import Path
 
 import torch
-import torch.distributed
 from tqdm import tqdm
 
 from datasets.folder import ImageFolder, SkipReport, batches
@@ -23,7 +22,7 @@ from utils import distributed
 from utils.checkpoint import list_checkpoints, load_checkpoint, load_state
 from utils.errors import UserError, cli
 from utils.landmarks import LandmarkCache, default_cache_file
-from utils.options import check_training_options, train_parser
+from utils.options import parse_training_options, train_parser
 from utils.run import Run, find_resume, load_for_resume, restore_training_state, training_state
 from utils.runtime import Precision, seed_everything
 from utils.steps import Nets, representations, train_step
@@ -59,10 +58,8 @@ def face_landmarks(opts, d, write) -> LandmarkCache:
 
 @cli
 def main(argv=None):
-    parser = train_parser()
-    opts = check_training_options(parser, parser.parse_args(argv))
-    if opts.dry_run:
-        print(json.dumps(vars(opts), indent=2, sort_keys=True))
+    opts = parse_training_options(train_parser(), argv)
+    if opts is None:
         return
     prefix = f"gen{opts.model_version}"
     d, device = distributed.setup(opts.device, opts.dist_timeout)
@@ -99,9 +96,9 @@ def main(argv=None):
     cartoon_batches = batches(cartoons, opts.batch_size, opts.seed + 1, start, opts.workers, opts.flip, d.rank,
                               d.world, pin_memory=pin)
     step = start
-    bar = tqdm(range(start + 1, opts.total_iter + 1), initial=start, total=opts.total_iter, desc=prefix,
-               disable=not d.main)
-    try:
+    with distributed.guard(), contextlib.closing(superpixels), \
+            tqdm(range(start + 1, opts.total_iter + 1), initial=start, total=opts.total_iter, desc=prefix,
+                 disable=not d.main) as bar:
         for step in bar:
             photo_batch, cartoon_batch = next(photo_batches), next(cartoon_batches)
             skips.update(photo_batch)
@@ -118,23 +115,9 @@ def main(argv=None):
                 bar.set_postfix(g=f"{losses['g_total']:.3f}", d=f"{losses['d_total']:.3f}")
             if d.main and (step % opts.sample_every == 0 or step == opts.total_iter):
                 run.sample(step, representations(photo[:4], G, superpixels))
-            stop = distributed.any_rank(run.should_stop(), device)
-            if step % opts.save_every == 0 or step == opts.total_iter or stop:
-                run.save(step, training_state("train", opts, parts, precision))
-            if stop:
+            if run.end_step(step, lambda: training_state("train", opts, parts, precision), device):
                 break
-    except torch.distributed.DistError as e:
-        raise UserError(f"another process of this distributed run failed or timed out at step {step} "
-                        f"({str(e).splitlines()[0][:160]})") from None
-    finally:
-        bar.close()
-        superpixels.close()
-        distributed.cleanup()
-    if skips.summary():
-        write(skips.summary())
-    run.close(step)
-    write(f"training done at step {step}: {run.last_saved}")
-
+    run.finish(step, skips, "training")
 
 if __name__ == "__main__":
     main()

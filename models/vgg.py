@@ -3,7 +3,6 @@
     python -m models.vgg --ensure PATH   # write usable VGG19 weights to PATH (used by `make demo`)
 """
 import argparse
-import socket
 from pathlib import Path
 
 import torch
@@ -11,14 +10,11 @@ import torchvision
 from torch import nn
 
 from utils.errors import UserError, cli
+from utils.weights import load_weights, torchvision_cache
 
 WEIGHTS_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's IMAGENET1K_V1 file name
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def torchvision_cache() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
 
 
 class VGGFeatures(nn.Module):
@@ -53,39 +49,15 @@ class VGGFeatures(nn.Module):
 
 
 def load_vgg19_state(path: str | None) -> dict:
-    """VGG19 weights from ``path``, else torchvision's cache, else a download (which needs internet).
-
-    Offline with neither file: a one-line UserError saying where to put the file.
-    """
-    if path:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise UserError(f"{path}: VGG19 weights file not found") from None
-        except Exception as e:
-            raise UserError(f"{path}: not a readable VGG19 state dict ({str(e).splitlines()[0][:150]})") from None
-        if not isinstance(state, dict) or not any(k.endswith("weight") for k in state):
-            raise UserError(f"{path}: not a VGG19 state dict")
-        return state
-    cache = torchvision_cache()
-    if cache.is_file():
-        return torch.load(cache, map_location="cpu", weights_only=True)
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(20)
-    try:
-        return torchvision.models.VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=True)
-    except Exception as e:
-        raise UserError(f"VGG19 ImageNet weights are not available offline ({type(e).__name__}); download "
-                        f"{WEIGHTS_FILE} into {cache.parent} or pass --vgg_weights PATH") from None
-    finally:
-        socket.setdefaulttimeout(previous)
+    """VGG19 weights from ``path``, else torchvision's cache, else a download (which needs internet)."""
+    return load_weights(path, WEIGHTS_FILE, torchvision.models.VGG19_Weights.IMAGENET1K_V1, "VGG19", "--vgg_weights")
 
 
 def build_vgg(path: str | None, device) -> VGGFeatures:
     try:
         return VGGFeatures(load_vgg19_state(path)).to(device)
     except RuntimeError as e:
-        raise UserError(f"{path or torchvision_cache()}: does not fit VGG19 ({str(e).splitlines()[0][:150]})")
+        raise UserError(f"{path or torchvision_cache(WEIGHTS_FILE)}: does not fit VGG19 ({str(e).splitlines()[0][:150]})")
 
 
 @cli

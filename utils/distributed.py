@@ -5,6 +5,7 @@
 NCCL on GPUs, gloo on CPU; a process-group timeout (--dist_timeout minutes) turns a dead or stuck rank into an
 error on the others instead of a hang (torchrun also stops the survivors when one process exits with an error).
 """
+import contextlib
 import datetime
 import os
 from dataclasses import dataclass
@@ -89,3 +90,16 @@ def barrier() -> None:
 def cleanup() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def guard():
+    """Around a training loop: a failed or timed-out peer becomes a one-line UserError; the process group is
+    always torn down."""
+    try:
+        yield
+    except dist.DistError as e:
+        raise UserError(f"another process of this distributed run failed or timed out "
+                        f"({str(e).splitlines()[0][:160]})") from None
+    finally:
+        cleanup()

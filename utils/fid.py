@@ -5,9 +5,6 @@ KID (Bińkowski et al., 2018): unbiased MMD² with the cubic kernel k(x, y) = (x
 random subsets. Features come from torchvision's Inception-v3 (IMAGENET1K_V1), so the figures compare runs of
 this project with each other, not with numbers from the TF reference implementation.
 """
-import socket
-from pathlib import Path
-
 import cv2
 import numpy as np
 import torch
@@ -16,32 +13,15 @@ import torchvision
 from torch import nn
 
 from utils.errors import UserError
+from utils.weights import load_weights
 
 WEIGHTS_FILE = "inception_v3_google-0cc3c7bd.pth"
 
 
 def load_inception_state(path: str | None) -> dict:
     """From ``path``, else torchvision's cache, else a download; offline without either: a UserError."""
-    if path:
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise UserError(f"{path}: Inception-v3 weights file not found") from None
-        except Exception as e:
-            raise UserError(f"{path}: not a readable Inception-v3 state dict ({str(e).splitlines()[0][:120]})") \
-                from None
-    cache = Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
-    if cache.is_file():
-        return torch.load(cache, map_location="cpu", weights_only=True)
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(20)
-    try:
-        return torchvision.models.Inception_V3_Weights.IMAGENET1K_V1.get_state_dict(progress=True)
-    except Exception as e:
-        raise UserError(f"Inception-v3 weights are not available offline ({type(e).__name__}); download "
-                        f"{WEIGHTS_FILE} into {cache.parent} or pass --inception_weights PATH") from None
-    finally:
-        socket.setdefaulttimeout(previous)
+    return load_weights(path, WEIGHTS_FILE, torchvision.models.Inception_V3_Weights.IMAGENET1K_V1, "Inception-v3",
+                        "--inception_weights")
 
 
 class InceptionFeatures(nn.Module):

@@ -1,5 +1,6 @@
 """One argparse builder for the three scripts, with the seed's flag names, defaults and checks."""
 import argparse
+import json
 import os
 
 PHOTO_DIR = "datasets/ffhq/128px/00000"
@@ -103,4 +104,13 @@ def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace)
         p.error(f"--landmark_sigma {opts.landmark_sigma}: must be positive")
     if getattr(opts, "train_d_times", 1) < 1:
         p.error(f"--train_d_times {opts.train_d_times}: must be at least 1")
+    return opts
+
+
+def parse_training_options(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace | None:
+    """Parse and check; with --dry-run print the resolved options as JSON and return None."""
+    opts = check_training_options(parser, parser.parse_args(argv))
+    if opts.dry_run:
+        print(json.dumps(vars(opts), indent=2, sort_keys=True))
+        return None
     return opts

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from utils.checkpoint import (capture_rng, checkpoint_path, list_checkpoints, load_checkpoint, load_state, prune,
                               restore_rng, save_checkpoint)
-from utils.distributed import Dist, gather, unwrap
+from utils.distributed import Dist, any_rank, gather, unwrap
 from utils.errors import UserError
 from utils.image_io import make_grid, write_image
 from utils.options import ARCH_OPTIONS, WEIGHTS
@@ -149,6 +149,20 @@ class Run:
 
     def should_stop(self) -> bool:
         return self.stop_signal is not None
+
+    def end_step(self, step: int, state, device) -> bool:
+        """Checkpoint when due (every --save_every steps, at the last step, on SIGINT/SIGTERM) with ``state()``;
+        return whether to stop. The stop is all-reduced, so every rank of a distributed run stops at one step."""
+        stop = any_rank(self.should_stop(), device)
+        if step % self.opts.save_every == 0 or step == self.opts.total_iter or stop:
+            self.save(step, state())
+        return stop
+
+    def finish(self, step: int, skips, what: str) -> None:
+        if skips.summary():
+            self.write(skips.summary())
+        self.close(step)
+        self.write(f"{what} done at step {step}: {self.last_saved}")
 
     def close(self, step: int) -> None:
         if self.log is not None:

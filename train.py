@@ -67,10 +67,12 @@ def main(argv=None):
     seed_everything(opts.seed + d.rank)
     photos = ImageFolder(opts.photo_dir, opts.image_size)
     cartoons = ImageFolder(opts.cartoon_dir, opts.image_size)
-    G = Generator(opts.channel, opts.num_blocks).to(device)
-    D_texture, D_surface = PatchDiscriminator(1).to(device), PatchDiscriminator(3).to(device)
+    fmt = torch.channels_last if opts.channels_last else torch.contiguous_format
+    G = Generator(opts.channel, opts.num_blocks).to(device, memory_format=fmt)
+    D_texture = PatchDiscriminator(1).to(device, memory_format=fmt)
+    D_surface = PatchDiscriminator(3).to(device, memory_format=fmt)
     betas = (opts.beta1, opts.beta2)
-    nets = Nets(G, D_texture, D_surface, build_vgg(opts.vgg_weights, device),
+    nets = Nets(G, D_texture, D_surface, build_vgg(opts.vgg_weights, device).to(memory_format=fmt),
                 torch.optim.Adam(G.parameters(), opts.lr, betas=betas),
                 torch.optim.Adam([*D_texture.parameters(), *D_surface.parameters()], opts.lr, betas=betas))
     precision = Precision(device, opts.amp)
@@ -103,8 +105,8 @@ def main(argv=None):
             photo_batch, cartoon_batch = next(photo_batches), next(cartoon_batches)
             skips.update(photo_batch)
             skips.update(cartoon_batch)
-            photo = photo_batch["image"].to(device, non_blocking=True)
-            cartoon = cartoon_batch["image"].to(device, non_blocking=True)
+            photo = photo_batch["image"].to(device, non_blocking=True).contiguous(memory_format=fmt)
+            cartoon = cartoon_batch["image"].to(device, non_blocking=True).contiguous(memory_format=fmt)
             landmark_fn = None
             if landmarks is not None:
                 maps = heatmaps(photo_batch["points"].to(device), opts.image_size,

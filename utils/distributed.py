@@ -35,6 +35,7 @@ class Dist:
 def setup(device_flag: str, timeout_min: float = 10.0) -> tuple[Dist, torch.device]:
     """Join the process group when launched by torchrun; pick this rank's device."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    torch.backends.cudnn.benchmark = True  # fixed training shapes: let cuDNN pick its fastest kernels
     if world <= 1:
         from utils.runtime import pick_device
         return Dist(), pick_device(device_flag)

@@ -48,6 +48,8 @@ def _training_parser(description: str, total_iter: int, lr_flag: str) -> argpars
     p.add_argument("--workers", type=int, default=_default_workers(), help="DataLoader worker processes")
     p.add_argument("--no_flip", dest="flip", action="store_false", help="no random horizontal flips")
     p.add_argument("--amp", choices=("off", "bf16", "fp16"), default="off", help="mixed precision on GPU")
+    p.add_argument("--channels_last", action="store_true",
+                   help="NHWC memory layout for the networks (for GPUs; slower on CPU, see bench)")
     p.add_argument("--max_bad_steps", type=int, default=10,
                    help="stop after this many non-finite steps in a row (each one is skipped)")
     p.add_argument("--dist_timeout", type=float, default=10.0,

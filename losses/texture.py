@@ -16,5 +16,5 @@ def color_shift_weights(device=None, generator: torch.Generator | None = None) -
 def color_shift(image: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """(wr·R + wg·G + wb·B) / (wr + wg + wb); (B, 3, H, W) -> (B, 1, H, W). Use the same weights for the
     output and the cartoon of one step."""
-    w = weights.to(image.dtype).view(1, 3, 1, 1)
+    w = weights.to(device=image.device, dtype=image.dtype).view(1, 3, 1, 1)
     return (image * w).sum(1, keepdim=True) / w.sum()

@@ -3,6 +3,7 @@
 Each step returns a dict of floats. When a loss term is non-finite the update is skipped and the dict carries
 ``"nonfinite": <term name>`` (the run loop counts these and stops after too many in a row).
 """
+import math
 from dataclasses import dataclass
 
 import torch
@@ -20,17 +21,20 @@ from utils.distributed import any_rank, unwrap
 from utils.runtime import requires_grad
 
 
-def first_nonfinite(terms: dict) -> str | None:
-    """Name of the first term whose value is NaN or ±inf, else None (one device sync for all terms).
+def as_floats(terms: dict) -> dict[str, float]:
+    """Loss tensors -> Python floats in one device-to-host transfer (one sync per step, not one per term)."""
+    names = list(terms)
+    return dict(zip(names, torch.stack([terms[n].detach().float() for n in names]).tolist()))
+
+
+def first_nonfinite(values: dict[str, float], device) -> str | None:
+    """Name of the first NaN or ±inf value, else None.
 
     In a distributed run every rank skips when any rank has a non-finite term (a rank that skipped its backward
     alone would leave the others waiting in the gradient all-reduce); a rank that is fine reports 'other rank'.
     """
-    names = list(terms)
-    values = torch.stack([terms[n].detach().float() for n in names])
-    finite = torch.isfinite(values).tolist()
-    bad = next((n for n, ok in zip(names, finite) if not ok), None)
-    if any_rank(bad is not None, values.device) and bad is None:
+    bad = next((n for n, v in values.items() if not math.isfinite(v)), None)
+    if any_rank(bad is not None, device) and bad is None:
         return "other rank"
     return bad
 
@@ -40,11 +44,12 @@ def pretrain_step(photo: torch.Tensor, G, opt_G, precision) -> dict:
     with precision.autocast():
         out = G(photo)
     loss = F.l1_loss(out.float(), photo)
-    bad = first_nonfinite({"l1": loss})
+    values = as_floats({"l1": loss})
+    bad = first_nonfinite(values, photo.device)
     if bad:
-        return {"l1": loss.item(), "nonfinite": bad}
+        return {**values, "nonfinite": bad}
     precision.minimize(loss, opt_G, "G")
-    return {"l1": loss.item()}
+    return values
 
 
 @dataclass
@@ -100,9 +105,8 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, opts, pre
             raw["landmark"] = landmark_fn(fake)
     weighted = _weighted(raw, opts)
     g_total = sum(weighted.values())
-    out = {**{k: v.item() for k, v in raw.items()}, **{f"{k}_w": v.item() for k, v in weighted.items()},
-           "g_total": g_total.item()}
-    bad = first_nonfinite({**raw, "g_total": g_total})
+    out = as_floats({**raw, **{f"{k}_w": v for k, v in weighted.items()}, "g_total": g_total})
+    bad = first_nonfinite(out, photo.device)
     if bad:
         return {**out, "nonfinite": bad}
     precision.minimize(g_total, nets.opt_G, "G")
@@ -121,8 +125,9 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, opts, pre
             surf_real, surf_fake = nets.D_surface(torch.cat([blur_cartoon, blur_fake])).chunk(2)
         d = {"d_texture": lsgan_d_loss(tex_real, tex_fake), "d_surface": lsgan_d_loss(surf_real, surf_fake)}
         d_total = d["d_texture"] + d["d_surface"]
-        out.update({k: v.item() for k, v in d.items()}, d_total=d_total.item())
-        bad = first_nonfinite({**d, "d_total": d_total})
+        d_values = as_floats({**d, "d_total": d_total})
+        out.update(d_values)
+        bad = first_nonfinite(d_values, photo.device)
         if bad:
             return {**out, "nonfinite": bad}
         precision.minimize(d_total, nets.opt_D, "D")

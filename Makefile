@@ -15,6 +15,7 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 test: $(STAMP)
+	.venv/bin/ruff check .
 	$(PY) -m pytest -q tests
 
 demo: $(STAMP)

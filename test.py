@@ -14,8 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from utils.errors import UserError, cli
-from utils.image_io import (IMAGE_EXTS, VIDEO_EXTS, BadImage, contact_sheet, list_images, read_image,
-                            write_image)
+from utils.image_io import IMAGE_EXTS, VIDEO_EXTS, BadImage, contact_sheet, list_images, read_image, write_image
 from utils.inference import Cartooniser, checkpoint_for, load_generator
 from utils.options import CARTOON_DIR, PHOTO_DIR, SAVE_DIR
 from utils.runtime import pick_device

@@ -24,12 +24,12 @@ import torch
 from torch.utils.data import DataLoader
 
 from datasets.folder import ImageFolder, batches
+from losses.adversarial import lsgan_g_loss
+from losses.surface import surface
+from losses.texture import color_shift, color_shift_weights
 from models.discriminator import PatchDiscriminator
 from models.generator import TEST_EPS, TRAIN_EPS, Generator, cartoonize
 from models.vgg import VGGFeatures
-from losses.adversarial import lsgan_d_loss, lsgan_g_loss
-from losses.surface import surface
-from losses.texture import color_shift, color_shift_weights
 from utils.options import WEIGHTS
 from utils.runtime import Precision
 from utils.steps import Nets, train_step
@@ -92,7 +92,7 @@ def train_rate(device, photos, cartoons, batch, steps, warmup, pipelined, worker
 
 def breakdown(device, photos, cartoons, batch, repeats) -> dict:
     """Milliseconds of each part of one training step, each part timed on its own (device synced)."""
-    nets, opts = build_nets(device), step_opts()
+    nets = build_nets(device)
     superpixels = Superpixels(0)
     loader = batches(photos, batch, 0)
     photo = next(loader)["image"].to(device)
@@ -162,6 +162,7 @@ def cpu_name() -> str:
 def end_to_end_ms(device, side: int, repeats: int) -> float:
     """test.py's per-photo path: uint8 photo in, resize/pad, G + guided filter, crop, uint8 cartoon out."""
     import numpy as np
+
     from utils.inference import Cartooniser
     photo = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
     run = Cartooniser(Generator().to(device).eval(), device, max_side=720, batch_size=1)

@@ -57,7 +57,8 @@ def build_vgg(path: str | None, device) -> VGGFeatures:
     try:
         return VGGFeatures(load_vgg19_state(path)).to(device)
     except RuntimeError as e:
-        raise UserError(f"{path or torchvision_cache(WEIGHTS_FILE)}: does not fit VGG19 ({str(e).splitlines()[0][:150]})")
+        source = path or torchvision_cache(WEIGHTS_FILE)
+        raise UserError(f"{source}: does not fit VGG19 ({str(e).splitlines()[0][:150]})") from None
 
 
 @cli

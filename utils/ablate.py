@@ -2,10 +2,11 @@
 
     python -m utils.ablate --photo_dir PHOTOS --cartoon_dir CARTOONS --out results/ablation
 
-Holds out the last --holdout photos (sorted), pretrains once on the rest, trains twice from that generator with
-the same seed (model versions 900: --w5 0, and 901: the default --w5), cartoonises the held-out photos with
-each, and writes ablation.json (the three face metrics of each run), sheet.jpg (photo | w5=0 | default) and a
-Markdown table for the README. Flags after -- go to train.py, e.g. -- --vgg_weights PATH.
+Holds out the last --holdout photos (sorted), pretrains once on the rest, trains once per --weights value of
+--w5 from that generator with the same --seed (model version 9000 + 100·seed + 10·w5; finished runs in --out are
+reused), cartoonises the held-out photos with each, and writes ablation-seed{seed}.json (the three face metrics
+of each run), sheet-seed{seed}.jpg (photo | one column per run) and a Markdown table for the README.
+Flags after -- go to train.py, e.g. -- --vgg_weights PATH.
 """
 import argparse
 import json
@@ -21,8 +22,6 @@ from utils.inference import Cartooniser, load_generator
 from utils.metrics import FaceMetrics
 from utils.options import WEIGHTS
 from utils.runtime import pick_device
-
-RUNS = {"w5 = 0": ("900", "0"), f"w5 = {WEIGHTS['w5'][0]:g} (default)": ("901", str(WEIGHTS["w5"][0]))}
 
 
 def split(photo_dir: Path, out: Path, holdout: int) -> list[Path]:
@@ -62,6 +61,7 @@ def main(argv=None):
     p.add_argument("--train_iter", type=int, default=300)
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--weights", type=float, nargs="+", default=[0.0, WEIGHTS["w5"][0]], help="values of --w5")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="after --: more flags for train.py")
     opts = p.parse_args(argv)
     extra = [a for a in opts.rest if a != "--"]
@@ -69,8 +69,9 @@ def main(argv=None):
     held_out = split(Path(opts.photo_dir), out, opts.holdout)
     common = ["--photo_dir", str(out / "train_photo"), "--image_size", str(opts.image_size), "--batch_size",
               str(opts.batch_size), "--save_dir", str(out / "saved_models"), "--log_dir", str(out / "logs"),
-              "--device", opts.device, "--seed", str(opts.seed), "--resume"]
+              "--device", opts.device, "--resume"]
     pretrain.main([*common, "--total_iter", str(opts.pretrain_iter), "--save_every", str(opts.pretrain_iter)])
+    runs = {f"w5 = {w:g}": (str(9000 + 100 * opts.seed + round(10 * w)), f"{w:g}") for w in opts.weights}
     photos = []
     for f in held_out:
         try:
@@ -79,20 +80,22 @@ def main(argv=None):
             print(f"skipped {e}")
     device = pick_device(opts.device)
     metrics, cartoons = FaceMetrics(), {}
-    for name, (version, w5) in RUNS.items():
+    for name, (version, w5) in runs.items():
         train.main([*common, "--total_iter", str(opts.train_iter), "--model_version", version, "--w5", w5,
-                    "--cartoon_dir", opts.cartoon_dir, "--save_every", str(opts.train_iter), *extra])
+                    "--seed", str(opts.seed), "--cartoon_dir", opts.cartoon_dir, "--save_every",
+                    str(opts.train_iter), *extra])
         G = load_generator(out / "saved_models" / f"gen{version}_batch_{opts.train_iter}.pth", device)
         cartoons[name] = Cartooniser(G, device, max_side=720, batch_size=16)(photos)
     results = {name: metrics(photos, images) for name, images in cartoons.items()}
-    rows = [np.concatenate([photo, *(cartoons[n][i] for n in RUNS)], 1) for i, photo in enumerate(photos[:8])]
-    sheet = write_image(out / "sheet.jpg", np.concatenate(rows, 0))
-    settings = {k: getattr(opts, k) for k in ("image_size", "batch_size", "pretrain_iter", "train_iter", "holdout")}
-    (out / "ablation.json").write_text(json.dumps({"settings": settings, "results": results}, indent=2) + "\n")
+    rows = [np.concatenate([photo, *(cartoons[n][i] for n in runs)], 1) for i, photo in enumerate(photos[:8])]
+    sheet = write_image(out / f"sheet-seed{opts.seed}.jpg", np.concatenate(rows, 0))
+    settings = {k: getattr(opts, k) for k in ("image_size", "batch_size", "pretrain_iter", "train_iter", "holdout",
+                                              "seed")}
+    path = out / f"ablation-seed{opts.seed}.json"
+    path.write_text(json.dumps({"settings": settings, "results": results}, indent=2) + "\n")
     table = markdown(results)
-    (out / "ablation.md").write_text(table + "\n")
     print(table)
-    print(f"sheet: {sheet}\nmetrics: {out / 'ablation.json'}")
+    print(f"sheet: {sheet}\nmetrics: {path}")
 
 
 if __name__ == "__main__":

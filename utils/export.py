@@ -35,8 +35,8 @@ class Cartoonizer(nn.Module):
 
 def export_onnx(G: nn.Module, path, opset: int = 18) -> Path:
     model = Cartoonizer(G).eval()
-    batch, h4, w4 = torch.export.Dim("batch", max=1024), torch.export.Dim("h4", max=2048), torch.export.Dim("w4", max=2048)
-    shapes = {"photo": {0: batch, 2: 4 * h4, 3: 4 * w4}}
+    Dim = torch.export.Dim
+    shapes = {"photo": {0: Dim("batch", max=1024), 2: 4 * Dim("h4", max=2048), 3: 4 * Dim("w4", max=2048)}}
     example = torch.zeros(2, 3, 64, 96)
     program = torch.onnx.export(model, (example,), dynamo=True, input_names=["photo"], output_names=["cartoon"],
                                 dynamic_shapes=shapes, opset_version=opset, verbose=False)

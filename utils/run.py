@@ -1,14 +1,21 @@
 """Everything a training script does around its steps: resume, options.json, a jsonl loss log, sample grids,
 atomic checkpoints (every N steps, at the end, and on SIGINT/SIGTERM) and the non-finite-loss guard."""
 import json
-import math
 import signal
 import sys
 import time
 from pathlib import Path
 
-from utils.checkpoint import (capture_rng, checkpoint_path, list_checkpoints, load_checkpoint, load_state, prune,
-                              restore_rng, save_checkpoint)
+from utils.checkpoint import (
+    capture_rng,
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    load_state,
+    prune,
+    restore_rng,
+    save_checkpoint,
+)
 from utils.distributed import Dist, any_rank, gather, unwrap
 from utils.errors import UserError
 from utils.image_io import make_grid, write_image
@@ -180,8 +187,9 @@ class Run:
 
 
 def load_for_resume(path, kind: str, opts, write=print) -> dict:
+    """The checkpoint to continue from, checked: its kind, a valid step, options compatible with these."""
     ckpt = load_checkpoint(path, kind=kind)
+    if not isinstance(ckpt.get("step"), int) or ckpt["step"] < 0 or not isinstance(ckpt.get("options"), dict):
+        raise UserError(f"{path}: has no valid step or options")
     check_resume_options(ckpt["options"], opts, path, write)
-    if not isinstance(ckpt.get("step"), int) or ckpt["step"] < 0 or not math.isfinite(ckpt["step"]):
-        raise UserError(f"{path}: has no valid step")
     return ckpt

@@ -1,7 +1,8 @@
 """SLIC superpixels in PyTorch, batched, for the GPU (``--superpixel torch``).
 
 Follows scikit-image's ``slic(n_segments, sigma=1, compactness=10, convert2lab=True)`` step by step:
-min-max rescaling of each image to [0, 1] (skimage ≥ 0.19 does this, so WB's [-1, 1] input no longer matters); rgb2lab; Gaussian smoothing (σ=1, scipy's 'reflect' border, truncated at 4σ); colour scaled by 1/compactness;
+min-max rescaling of each image to [0, 1] (skimage ≥ 0.19 does this, so WB's [-1, 1] input no longer matters);
+rgb2lab; Gaussian smoothing (σ=1, scipy's 'reflect' border, truncated at 4σ); colour scaled by 1/compactness;
 seeds on ``skimage.util.regular_grid`` with step S = the grid's largest spacing; seed colours start at 0;
 ``iterations`` rounds of k-means where a pixel joins the seed minimising d_space²/S² + d_colour² among the seeds
 whose ±2S window contains it (each pixel tests the 5×5 nearest grid seeds, which cover that window while seeds

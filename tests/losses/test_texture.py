@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 import torch
 
 from losses.texture import RANGES, color_shift, color_shift_weights

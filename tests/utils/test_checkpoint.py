@@ -5,8 +5,16 @@ import pytest
 import torch
 
 from models.generator import Generator
-from utils.checkpoint import (capture_rng, checkpoint_path, list_checkpoints, load_checkpoint, load_state, prune,
-                              restore_rng, save_checkpoint)
+from utils.checkpoint import (
+    capture_rng,
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    load_state,
+    prune,
+    restore_rng,
+    save_checkpoint,
+)
 from utils.errors import UserError
 
 

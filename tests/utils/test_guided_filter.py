@@ -18,13 +18,13 @@ def guided_filter_reference(x: np.ndarray, y: np.ndarray, r: int, eps: float) ->
     """He et al.'s guided filter, channel by channel, in float64 numpy (WB's formula)."""
     out = np.empty_like(y)
     for c in range(x.shape[0]):
-        I, p = x[c], y[c]
-        mI, mp = box_mean_reference(I, r), box_mean_reference(p, r)
-        cov = box_mean_reference(I * p, r) - mI * mp
-        var = box_mean_reference(I * I, r) - mI * mI
+        guide, p = x[c], y[c]
+        m_guide, mp = box_mean_reference(guide, r), box_mean_reference(p, r)
+        cov = box_mean_reference(guide * p, r) - m_guide * mp
+        var = box_mean_reference(guide * guide, r) - m_guide * m_guide
         a = cov / (var + eps)
-        b = mp - a * mI
-        out[c] = box_mean_reference(a, r) * I + box_mean_reference(b, r)
+        b = mp - a * m_guide
+        out[c] = box_mean_reference(a, r) * guide + box_mean_reference(b, r)
     return out
 
 

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.tf_ops import Conv2dSame, tf_resize_bilinear_2x
+from utils.guided_filter import guided_filter
 
 
 def lrelu(x):
@@ -70,5 +71,4 @@ TRAIN_EPS, TEST_EPS = 1e-2, 5e-3  # WB: guided_filter(photo, G(photo), r=1) with
 
 def cartoonize(G: nn.Module, photo: torch.Tensor, eps: float = TEST_EPS) -> torch.Tensor:
     """G's raw output through the guided filter (r=1) guided by the photo, as WB trains and tests it."""
-    from utils.guided_filter import guided_filter
     return guided_filter(photo, G(photo), 1, eps)

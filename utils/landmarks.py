@@ -97,6 +97,22 @@ def _init_worker(predictor, worker_process=False):
     _worker = FaceLandmarks(predictor)
 
 
+def worker_landmarks() -> FaceLandmarks:
+    """The FaceLandmarks of this process, inside a function run by ``map_with_landmarks``."""
+    return _worker
+
+
+def map_with_landmarks(fn, items: list, predictor: str | None, workers: int, desc: str) -> list:
+    """[fn(item) for item in items] with one FaceLandmarks per process (``worker_landmarks()``), in order, with a
+    progress bar; on ``workers`` processes, or in this one when workers ≤ 1. ``fn`` must be module-level."""
+    bar = dict(total=len(items), desc=desc, unit="img")
+    if workers <= 1:
+        _init_worker(predictor)
+        return [fn(item) for item in tqdm(items, **bar)]
+    with mp.get_context("forkserver").Pool(workers, _init_worker, (predictor, True)) as pool:
+        return list(tqdm(pool.imap(fn, items, chunksize=4), **bar))
+
+
 def _landmarks_of(path) -> np.ndarray:
     try:
         points = _worker(read_image(path))
@@ -133,7 +149,8 @@ class LandmarkCache:
                 todo.append((path, key[0]))
         self.computed = len(todo)
         if todo:
-            for (_, rel), points in zip(todo, self._compute([p for p, _ in todo], predictor, workers)):
+            computed = map_with_landmarks(_landmarks_of, [p for p, _ in todo], predictor, workers, "landmarks")
+            for (_, rel), points in zip(todo, computed):
                 self.points[rel] = points
             self._write(keys)
         self.missing = sum(np.isnan(p).any() for p in self.points.values())
@@ -154,15 +171,6 @@ class LandmarkCache:
                  mtimes=np.array([k[2] for k in keys], np.float64),
                  points=np.stack([self.points[k[0]] for k in keys]).astype(np.float32))
         tmp.replace(self.file)
-
-    @staticmethod
-    def _compute(paths, predictor, workers) -> list[np.ndarray]:
-        bar = dict(total=len(paths), desc="landmarks", unit="img")
-        if workers <= 1:
-            _init_worker(predictor)
-            return [_landmarks_of(p) for p in tqdm(paths, **bar)]
-        with mp.get_context("forkserver").Pool(workers, _init_worker, (predictor, True)) as pool:
-            return list(tqdm(pool.imap(_landmarks_of, paths, chunksize=8), **bar))
 
     def get(self, rel_path: str) -> np.ndarray | None:
         points = self.points.get(rel_path)

@@ -8,19 +8,10 @@ import argparse
 import multiprocessing as mp
 from pathlib import Path
 
-from tqdm import tqdm
-
 from utils.errors import UserError, cli
 from utils.face_align import align_face
 from utils.image_io import BadImage, list_images, read_image, write_image
-from utils.landmarks import PREDICTOR_68, FaceLandmarks, model_file
-
-_landmarks: FaceLandmarks | None = None
-
-
-def _init(predictor):
-    global _landmarks
-    _landmarks = FaceLandmarks(predictor)
+from utils.landmarks import PREDICTOR_68, map_with_landmarks, model_file, worker_landmarks
 
 
 def _prepare(job) -> str | None:
@@ -30,7 +21,7 @@ def _prepare(job) -> str | None:
         image = read_image(src)
     except BadImage as e:
         return str(e)
-    points = _landmarks(image)
+    points = worker_landmarks()(image)
     if points is None:
         return f"{src}: no face found"
     write_image(dst, align_face(image, points, size, scale)[0])
@@ -57,13 +48,7 @@ def main(argv=None):
         raise UserError(f"{src}: no images found")
     model_file(PREDICTOR_68, opts.predictor)
     jobs = [(f, dst / f.relative_to(src).with_suffix(".png"), opts.size, opts.scale) for f in files]
-    bar = dict(total=len(jobs), desc="align", unit="img")
-    if opts.workers <= 1:
-        _init(opts.predictor)
-        reasons = [_prepare(j) for j in tqdm(jobs, **bar)]
-    else:
-        with mp.get_context("forkserver").Pool(opts.workers, _init, (opts.predictor,)) as pool:
-            reasons = list(tqdm(pool.imap(_prepare, jobs, chunksize=4), **bar))
+    reasons = map_with_landmarks(_prepare, jobs, opts.predictor, opts.workers, "align")
     failed = [r for r in reasons if r]
     dst.mkdir(parents=True, exist_ok=True)
     (dst / "no_face.txt").write_text("".join(f"{r}\n" for r in failed))

@@ -142,14 +142,17 @@ class Superpixels:
         self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver"),
                                            initializer=ignore_sigint) if use_pool else None
 
-    def submit(self, batch: torch.Tensor) -> "_Pending":
+    def submit(self, batch: torch.Tensor) -> "Pending":
         if self.method == "torch":
-            return _Pending([], batch, torch_result=slic_superpixel_torch(batch.detach()))
+            target = slic_superpixel_torch(batch.detach())  # queued on the batch's device
+            return Pending(lambda: target)
         images = batch.detach().float().permute(0, 2, 3, 1).cpu().numpy()
         jobs = [(image, self.enhance) for image in images]
         if self.pool is None:
-            return _Pending([cf.Future() for _ in jobs], batch, [_one(j) for j in jobs])
-        return _Pending([self.pool.submit(_one, j) for j in jobs], batch)
+            arrays = [_one(j) for j in jobs]
+            return Pending(lambda: _to_batch(arrays, batch))
+        futures = [self.pool.submit(_one, j) for j in jobs]
+        return Pending(lambda: _to_batch([f.result() for f in futures], batch))
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         return self.submit(batch).result()
@@ -159,13 +162,13 @@ class Superpixels:
             self.pool.shutdown(cancel_futures=True)
 
 
-class _Pending:
-    def __init__(self, futures, like: torch.Tensor, done=None, torch_result=None):
-        self.futures, self.like, self.done, self.torch_result = futures, like, done, torch_result
+class Pending:
+    """A superpixel target being computed; ``result()`` waits for it."""
 
-    def result(self) -> torch.Tensor:
-        if self.torch_result is not None:
-            return self.torch_result
-        arrays = self.done if self.done is not None else [f.result() for f in self.futures]
-        out = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
-        return out.to(self.like.device, self.like.dtype, non_blocking=True)
+    def __init__(self, get):
+        self.result = get
+
+
+def _to_batch(arrays: list[np.ndarray], like: torch.Tensor) -> torch.Tensor:
+    """(H, W, 3) arrays -> (B, 3, H, W) on ``like``'s device and dtype."""
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).to(like.device, like.dtype, non_blocking=True)

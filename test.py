@@ -15,18 +15,14 @@ from tqdm import tqdm
 
 from utils.errors import UserError, cli
 from utils.image_io import IMAGE_EXTS, VIDEO_EXTS, BadImage, contact_sheet, list_images, read_image, write_image
-from utils.inference import Cartooniser, checkpoint_for, load_generator
-from utils.options import CARTOON_DIR, PHOTO_DIR, SAVE_DIR
+from utils.inference import Cartooniser, add_checkpoint_args, load_generator, resolve_checkpoint
+from utils.options import CARTOON_DIR, PHOTO_DIR
 from utils.runtime import pick_device
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Cartoonise photos, folders or videos with a trained generator.")
-    p.add_argument("--model_version", type=int, default=1)
-    p.add_argument("--batch", type=int, default=None, help="training step of the checkpoint to load")
-    p.add_argument("--pretrain", action="store_true", help="load pre_gen_batch_{batch}.pth instead")
-    p.add_argument("--checkpoint", default=None, help="load this checkpoint file instead")
-    p.add_argument("--save_dir", default=SAVE_DIR)
+    add_checkpoint_args(p)
     p.add_argument("--photo_dir", default=PHOTO_DIR, help="test photos (without --input)")
     p.add_argument("--num", type=int, default=16, help="how many test photos from --photo_dir (0: all)")
     p.add_argument("--input", default=None, help="an image, a folder (recursive) or a video file")
@@ -44,8 +40,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def check(p, opts):
-    if opts.checkpoint is None and opts.batch is None:
-        p.error("give --batch N (the checkpoint's training step) or --checkpoint PATH")
     if opts.size < 16:
         p.error(f"--size {opts.size}: must be at least 16")
     if opts.batch_size < 1:
@@ -108,12 +102,8 @@ def cartoonise_video(path: Path, out_dir: Path, run) -> Path:
 def main(argv=None):
     p = parser()
     opts = check(p, p.parse_args(argv))
+    path, tag = resolve_checkpoint(p, opts)
     device = pick_device(opts.device)
-    if opts.checkpoint:
-        path, tag = Path(opts.checkpoint), Path(opts.checkpoint).stem
-    else:
-        path = checkpoint_for(opts.save_dir, opts.model_version, opts.batch, opts.pretrain)
-        tag = f"pre_{opts.batch}" if opts.pretrain else f"{opts.model_version}_{opts.batch}"
     G = load_generator(path, device)
     out_dir = Path(opts.out or Path("results") / tag)
     files, root, video = inputs(opts)

@@ -72,6 +72,14 @@ def test_missing_checkpoint_names_expected_path_and_lists_existing(trained_check
     assert "gen49_batch_500.pth: checkpoint not found" in err and "gen7_batch_2.pth" in err
 
 
+@pytest.mark.parametrize("main", [test_script.main, __import__("utils.export", fromlist=["main"]).main])
+def test_a_checkpoint_must_be_named(main, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--onnx", "x.onnx"] if main is not test_script.main else [])
+    assert e.value.code == 2
+    assert "give --batch N (the checkpoint's training step) or --checkpoint PATH" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args,message", [
     (["--input", "nowhere.png"], "nowhere.png: no such file or folder"),
     (["--input", "notes.txt"], "notes.txt: not an image or video extension"),

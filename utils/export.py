@@ -16,8 +16,7 @@ from torch import nn
 
 from models.generator import TEST_EPS, cartoonize
 from utils.errors import UserError, cli
-from utils.inference import checkpoint_for, load_generator
-from utils.options import SAVE_DIR
+from utils.inference import add_checkpoint_args, load_generator, resolve_checkpoint
 
 TOLERANCE = 1e-4
 
@@ -62,17 +61,10 @@ def check_inputs() -> dict[str, torch.Tensor]:
 @cli
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model_version", type=int, default=1)
-    p.add_argument("--batch", type=int, default=None)
-    p.add_argument("--pretrain", action="store_true")
-    p.add_argument("--checkpoint", default=None)
-    p.add_argument("--save_dir", default=SAVE_DIR)
+    add_checkpoint_args(p)
     p.add_argument("--onnx", required=True, help="output .onnx file")
     opts = p.parse_args(argv)
-    if opts.checkpoint is None and opts.batch is None:
-        p.error("give --batch N or --checkpoint PATH")
-    path = Path(opts.checkpoint) if opts.checkpoint else checkpoint_for(opts.save_dir, opts.model_version,
-                                                                         opts.batch, opts.pretrain)
+    path, _ = resolve_checkpoint(p, opts)
     G = load_generator(path, "cpu")
     try:
         import onnxruntime  # noqa: F401

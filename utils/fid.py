@@ -45,7 +45,9 @@ class InceptionFeatures(nn.Module):
 
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False))
+        if x.shape[-2:] != (299, 299):
+            x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+        return self.net(x)
 
 
 def fid(a: np.ndarray, b: np.ndarray) -> float:

@@ -10,6 +10,26 @@ from models.generator import TEST_EPS, Generator, cartoonize
 from utils.checkpoint import load_checkpoint, load_state
 from utils.errors import UserError
 from utils.image_io import to_tensor, to_uint8
+from utils.options import SAVE_DIR
+
+
+def add_checkpoint_args(p) -> None:
+    """The flags that name a generator checkpoint (test.py, utils.export)."""
+    p.add_argument("--model_version", type=int, default=1)
+    p.add_argument("--batch", type=int, default=None, help="training step of the checkpoint to load")
+    p.add_argument("--pretrain", action="store_true", help="load pre_gen_batch_{batch}.pth instead")
+    p.add_argument("--checkpoint", default=None, help="load this checkpoint file instead")
+    p.add_argument("--save_dir", default=SAVE_DIR)
+
+
+def resolve_checkpoint(p, opts) -> tuple[Path, str]:
+    """(checkpoint path, a short tag naming it) from those flags; neither --batch nor --checkpoint: p.error."""
+    if opts.checkpoint:
+        return Path(opts.checkpoint), Path(opts.checkpoint).stem
+    if opts.batch is None:
+        p.error("give --batch N (the checkpoint's training step) or --checkpoint PATH")
+    path = checkpoint_for(opts.save_dir, opts.model_version, opts.batch, opts.pretrain)
+    return path, f"pre_{opts.batch}" if opts.pretrain else f"{opts.model_version}_{opts.batch}"
 
 
 def checkpoint_for(save_dir, model_version: int, batch: int, pretrain: bool = False) -> Path:

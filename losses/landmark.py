@@ -11,7 +11,7 @@ Edges must stay where the photo has them; flat colour inside the contours is fre
 import torch
 import torch.nn.functional as F
 
-from utils.landmarks import PARTS
+from utils.faces.layout import PARTS
 
 SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
 
@@ -40,3 +40,10 @@ def landmark_loss(output: torch.Tensor, photo: torch.Tensor, maps: torch.Tensor)
     H = maps.amax(1, keepdim=True).to(output.dtype)
     diff = (edge_magnitude(output) - edge_magnitude(photo)).abs()
     return (H * diff).sum() / H.sum().clamp_min(1e-8)
+
+
+def landmark_term(output: torch.Tensor, photo: torch.Tensor, points: torch.Tensor, sigma: float) -> torch.Tensor:
+    """The landmark term of a batch: heatmaps of the photo's (B, 68, 2) pixel landmarks (NaN: no face), σ a
+    fraction of the image side, then ``landmark_loss``. output, photo: (B, 3, H, W) in [-1, 1], square."""
+    size = photo.shape[-1]
+    return landmark_loss(output, photo, heatmaps(points.to(photo.device), size, sigma * size))

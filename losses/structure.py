@@ -1,6 +1,6 @@
 """Structure loss: VGG19 features of the output against those of its superpixel painting (weight --w4).
 
-The superpixel target is computed from the (detached) output by ``utils.superpixel`` (SLIC, or selective search
+The superpixel target is computed from the (detached) output by ``losses.superpixel`` (SLIC, or selective search
 with --use_enhance); it flattens the output into colour regions, so matching it pushes towards flat
 cel-shaded areas while VGG keeps the layout.
 """

@@ -1,7 +1,7 @@
 """Surface representation: an edge-preserving blur that keeps smooth shading and drops texture (weight --w1)."""
 import torch
 
-from utils.guided_filter import guided_filter
+from models.guided_filter import guided_filter
 
 SURFACE_R, SURFACE_EPS = 5, 2e-1
 

@@ -3,8 +3,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.guided_filter import guided_filter
 from models.tf_ops import Conv2dSame, tf_resize_bilinear_2x
-from utils.guided_filter import guided_filter
 
 
 def lrelu(x):

@@ -1,15 +1,19 @@
 """VGG19 up to conv4_4 (before its ReLU), frozen, for the content and structure losses.
 
-    python -m models.vgg --ensure PATH   # write usable VGG19 weights to PATH (used by `make demo`)
+Weights (``--vgg_weights``): ``imagenet`` — torchvision's ImageNet VGG19 (its cache, else a download), as
+White-box uses the ImageNet-trained caffe VGG19; a PATH to a state dict; ``random`` — an offline stand-in, VGG19
+with seeded random weights rescaled layer by layer (LSUV, Mishkin & Matas 2016) so that every conv's output has
+unit variance on natural photos (scikit-image's). Random conv features keep an image's structure (He, Wang &
+Hopcroft 2016; Ulyanov et al. 2018) where torchvision's plain random init lets conv4_4 vanish (≈ 1e-7 content
+terms). ``auto`` (default) — ImageNet when it can be had, else ``random`` with a warning.
 """
-import argparse
-from pathlib import Path
 
+import numpy as np
 import torch
 import torchvision
 from torch import nn
 
-from utils.errors import UserError, cli
+from utils.errors import UserError
 from utils.weights import load_weights, torchvision_cache
 
 WEIGHTS_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's IMAGENET1K_V1 file name
@@ -25,8 +29,9 @@ class VGGFeatures(nn.Module):
     Output (B, 512, H/8, W/8). Always in eval mode, no parameter gradients.
     """
 
-    def __init__(self, state_dict: dict | None = None):
+    def __init__(self, state_dict: dict | None = None, source: str = "torch-default-init"):
         super().__init__()
+        self.source = source  # what the weights are; recorded in training checkpoints
         # features only: vgg19() would also initialise its 120M-parameter classifier, which is never used
         self.features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"])[:26]
         if state_dict is not None:
@@ -53,31 +58,62 @@ def load_vgg19_state(path: str | None) -> dict:
     return load_weights(path, WEIGHTS_FILE, torchvision.models.VGG19_Weights.IMAGENET1K_V1, "VGG19", "--vgg_weights")
 
 
-def build_vgg(path: str | None, device) -> VGGFeatures:
-    try:
-        return VGGFeatures(load_vgg19_state(path)).to(device)
-    except RuntimeError as e:
-        source = path or torchvision_cache(WEIGHTS_FILE)
-        raise UserError(f"{source}: does not fit VGG19 ({str(e).splitlines()[0][:150]})") from None
+LSUV_SEED = 0
+LSUV_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera")  # shipped with scikit-image
 
 
-@cli
-def main(argv=None):
-    p = argparse.ArgumentParser(description="Make VGG19 weights available at a path (for offline demos).")
-    p.add_argument("--ensure", required=True, help="where the weights should be")
-    opts = p.parse_args(argv)
-    out = Path(opts.ensure)
-    if out.is_file():
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
+def lsuv_photos(size: int = 128) -> torch.Tensor:
+    """Natural photos that scikit-image ships, resized to size², as (N, 3, size, size) in [-1, 1]."""
+    import cv2
+    from skimage import data
+
+    images = []
+    for name in LSUV_PHOTOS:
+        image = getattr(data, name)()
+        image = np.repeat(image[..., None], 3, 2) if image.ndim == 2 else image[..., :3]
+        images.append(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA))
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+@torch.no_grad()
+def lsuv_vgg(seed: int = LSUV_SEED, photos: torch.Tensor | None = None) -> VGGFeatures:
+    """VGG19 features with orthogonal random weights (seeded), zero biases, each conv then scaled so its output
+    has unit variance on ``photos`` (LSUV's data-dependent init, one pass, conv by conv, in order)."""
+    vgg = VGGFeatures(source=f"random-lsuv-seed{seed}")
+    gen = torch.Generator().manual_seed(seed)
+    x = vgg.normalize(lsuv_photos() if photos is None else photos)
+    for layer in vgg.features:
+        if isinstance(layer, nn.Conv2d):
+            w = torch.randn(layer.out_channels, layer.weight[0].numel(), generator=gen, dtype=torch.float64)
+            q, r = torch.linalg.qr(w.T if w.shape[0] < w.shape[1] else w)
+            q = q * torch.sign(torch.diagonal(r))  # a uniformly random orthogonal matrix
+            layer.weight.copy_((q.T if w.shape[0] < w.shape[1] else q).reshape(layer.weight.shape).float())
+            layer.bias.zero_()
+            layer.weight.div_(layer(x).std())
+        x = layer(x)
+    return vgg
+
+
+def build_vgg(weights: str | None, device, write=None) -> VGGFeatures:
+    """``--vgg_weights``: 'auto' (or None), 'imagenet', 'random' or a PATH; see the module docstring."""
+    weights = weights or "auto"
+    if weights == "random":
+        if write:
+            write("warning: --vgg_weights random: content and structure terms use a seeded random VGG19 "
+                  "(LSUV-scaled), not ImageNet features; see the README's 'VGG19 weights'")
+        return lsuv_vgg().to(device)
+    source = None if weights in ("auto", "imagenet") else weights
     try:
-        torch.save(load_vgg19_state(None), out)
-        print(f"VGG19 ImageNet weights -> {out}")
+        state = load_vgg19_state(source)
     except UserError as e:
-        torch.save(torchvision.models.vgg19(weights=None).state_dict(), out)
-        print(f"warning: {e}\nwarning: wrote RANDOMLY initialised VGG19 weights to {out} so the demo runs offline; "
-              f"content/structure losses then use random features. Real runs need the ImageNet weights.")
-
-
-if __name__ == "__main__":
-    main()
+        if weights != "auto":
+            raise
+        if write:
+            write(f"warning: {e}\nwarning: using a seeded random VGG19 (LSUV-scaled) for the content and structure "
+                  f"terms instead (--vgg_weights random); see the README's 'VGG19 weights'")
+        return lsuv_vgg().to(device)
+    try:
+        return VGGFeatures(state, source=source or "imagenet").to(device)
+    except RuntimeError as e:
+        where = source or torchvision_cache(WEIGHTS_FILE)
+        raise UserError(f"{where}: does not fit VGG19 ({str(e).splitlines()[0][:150]})") from None

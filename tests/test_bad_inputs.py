@@ -12,8 +12,8 @@ from PIL import Image
 import pretrain
 import test as test_script
 import train
-import utils.export as export
-import utils.prepare_faces as prepare_faces
+import utils.faces.prepare as prepare_faces
+import utils.inference.export as export
 from utils.checkpoint import save_checkpoint
 from utils.image_io import read_image
 

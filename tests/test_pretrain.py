@@ -7,7 +7,7 @@ import pretrain
 from models.generator import Generator
 from utils.checkpoint import load_checkpoint
 from utils.runtime import Precision
-from utils.steps import pretrain_step
+from utils.training.steps import pretrain_step
 
 
 def test_five_steps_lower_l1_on_a_fixed_batch():

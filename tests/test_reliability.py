@@ -139,15 +139,15 @@ def test_too_many_nonfinite_steps_stop_with_last_good_checkpoint(tmp_path, photo
 
 
 def test_disk_full_keeps_training_when_the_previous_checkpoint_is_intact(tmp_path, photo_dir, monkeypatch, capsys):
-    import utils.run
-    real = utils.run.save_checkpoint
+    import utils.training.run
+    real = utils.training.run.save_checkpoint
 
     def flaky(path, state):
         if state["step"] == 4:
             raise OSError(28, "No space left on device")
         return real(path, state)
 
-    monkeypatch.setattr(utils.run, "save_checkpoint", flaky)
+    monkeypatch.setattr(utils.training.run, "save_checkpoint", flaky)
     pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "6", "--batch_size", "2", "--image_size", "32",
                    "--channel", "8", "--num_blocks", "1", "--save_dir", str(tmp_path / "ck"), "--log_dir",
                    str(tmp_path / "logs"), "--workers", "0", "--device", "cpu", "--save_every", "2"])
@@ -156,8 +156,9 @@ def test_disk_full_keeps_training_when_the_previous_checkpoint_is_intact(tmp_pat
 
 
 def test_disk_full_without_an_intact_checkpoint_stops(tmp_path, photo_dir, monkeypatch, capsys):
-    import utils.run
-    monkeypatch.setattr(utils.run, "save_checkpoint", lambda *a: (_ for _ in ()).throw(OSError(28, "No space")))
+    import utils.training.run
+    monkeypatch.setattr(utils.training.run, "save_checkpoint",
+                        lambda *a: (_ for _ in ()).throw(OSError(28, "No space")))
     with pytest.raises(SystemExit):
         pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "2", "--batch_size", "2", "--image_size", "32",
                        "--channel", "8", "--num_blocks", "1", "--save_dir", str(tmp_path / "ck"), "--log_dir",

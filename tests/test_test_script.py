@@ -72,12 +72,12 @@ def test_missing_checkpoint_names_expected_path_and_lists_existing(trained_check
     assert "gen49_batch_500.pth: checkpoint not found" in err and "gen7_batch_2.pth" in err
 
 
-@pytest.mark.parametrize("main", [test_script.main, __import__("utils.export", fromlist=["main"]).main])
+@pytest.mark.parametrize("main", [test_script.main, __import__("utils.inference.export", fromlist=["main"]).main])
 def test_a_checkpoint_must_be_named(main, capsys):
     with pytest.raises(SystemExit) as e:
         main(["--onnx", "x.onnx"] if main is not test_script.main else [])
     assert e.value.code == 2
-    assert "give --batch N (the checkpoint's training step) or --checkpoint PATH" in capsys.readouterr().err
+    assert "give --model whitebox (or a checkpoint path), or --batch N (a training step)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args,message", [
@@ -103,7 +103,7 @@ def test_only_unreadable_images_is_an_error(trained_checkpoint, tmp_path, capsys
 def test_align_without_face_passes_photo_whole_and_reports(trained_checkpoint, photos, tmp_path, capsys):
     run(["--checkpoint", trained_checkpoint, "--input", photos / "a.png", "--out", tmp_path / "o", "--align",
          "--device", "cpu"])
-    assert "1 image(s) had no face and were cartoonised whole" in capsys.readouterr().out
+    assert "1 image(s) without a usable face were cartoonised whole" in capsys.readouterr().out
     assert read_image(tmp_path / "o" / "cartoon" / "a.png").shape == (48, 48, 3)
 
 

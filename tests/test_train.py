@@ -1,28 +1,22 @@
-import argparse
-
 import pytest
 import torch
 
 import pretrain
 import train
+from losses.superpixel import Superpixels
+from losses.weights import LossWeights
 from models.discriminator import PatchDiscriminator
 from models.generator import Generator
 from models.vgg import VGGFeatures
 from utils.checkpoint import load_checkpoint
-from utils.options import WEIGHTS
 from utils.runtime import Precision
-from utils.steps import Nets, train_step
-from utils.superpixel import Superpixels
+from utils.training.steps import Nets, train_step
 
 
 def make_nets(channel=32):
     G, Dt, Ds = Generator(channel, 1), PatchDiscriminator(1), PatchDiscriminator(3)
     return Nets(G, Dt, Ds, VGGFeatures(), torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.99)),
                 torch.optim.Adam([*Dt.parameters(), *Ds.parameters()], 2e-4, betas=(0.5, 0.99)))
-
-
-def step_opts(**overrides):
-    return argparse.Namespace(**{**{k: v for k, (v, _) in WEIGHTS.items()}, "train_d_times": 1, **overrides})
 
 
 def snapshot(module):
@@ -37,7 +31,7 @@ def test_cpu_train_step_updates_g_and_both_ds_with_finite_losses():
     nets = make_nets()
     before = {name: snapshot(getattr(nets, name)) for name in ("G", "D_texture", "D_surface")}
     photo, cartoon = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1
-    losses = train_step(photo, cartoon, nets, step_opts(), Precision(torch.device("cpu")), Superpixels(0))
+    losses = train_step(photo, cartoon, nets, LossWeights(), Precision(torch.device("cpu")), Superpixels(0))
     for name in ("G", "D_texture", "D_surface"):
         assert changed(before[name], getattr(nets, name)), name
     terms = ("tv", "surface", "texture", "content", "structure")
@@ -53,7 +47,7 @@ def test_zero_structure_weight_skips_the_superpixel():
         def submit(self, _):
             raise AssertionError("superpixel computed although --w4 is 0")
 
-    out = train_step(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), make_nets(8), step_opts(w4=0.0),
+    out = train_step(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), make_nets(8), LossWeights(structure=0.0),
                      Precision(torch.device("cpu")), Fail())
     assert "structure" not in out
 
@@ -63,7 +57,7 @@ def test_nonfinite_photo_skips_every_update():
     before = snapshot(nets.G)
     photo = torch.rand(1, 3, 32, 32)
     photo[0, 0, 0, 0] = float("inf")
-    out = train_step(photo, torch.rand(1, 3, 32, 32), nets, step_opts(w4=0.0), Precision(torch.device("cpu")),
+    out = train_step(photo, torch.rand(1, 3, 32, 32), nets, LossWeights(structure=0.0), Precision(torch.device("cpu")),
                      Superpixels(0))
     assert "nonfinite" in out and not changed(before, nets.G)
 
@@ -99,7 +93,8 @@ def test_missing_pretrained_file_is_one_line_error(tmp_path, photo_dir, cartoon_
     with pytest.raises(SystemExit) as e:
         train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--pretrained", str(tmp_path / "x.pth")))
     err = capsys.readouterr().err.strip()
-    assert e.value.code == 2 and err == f"error: {tmp_path / 'x.pth'}: checkpoint not found"
+    assert e.value.code == 2 and err.startswith(f"error: {tmp_path / 'x.pth'}: not a model name (whitebox")
+    assert "\n" not in err
 
 
 def test_no_pretrained_generator_at_all(tmp_path, photo_dir, cartoon_dir, vgg_file, capsys):
@@ -118,14 +113,14 @@ def test_negative_weight_is_refused(tmp_path, photo_dir, cartoon_dir, vgg_file, 
 def test_bf16_autocast_and_fp32_steps_give_close_losses_on_a_fixed_batch():
     photo, cartoon = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
     out = {}
-    for amp in ("off", "bf16"):
+    for precision in ("fp32", "bf16"):
         torch.manual_seed(0)
         nets = make_nets(8)
         torch.manual_seed(1)  # same colour-shift draws
-        out[amp] = train_step(photo, cartoon, nets, step_opts(), Precision(torch.device("cpu"), amp, allow_cpu=True),
-                              Superpixels(0))
+        out[precision] = train_step(photo, cartoon, nets, LossWeights(), Precision(torch.device("cpu"), precision),
+                                    Superpixels(0))
     for key in ("tv", "surface", "texture", "content", "structure", "g_total", "d_total"):
-        assert out["bf16"][key] == pytest.approx(out["off"][key], rel=0.05, abs=1e-6), key
+        assert out["bf16"][key] == pytest.approx(out["fp32"][key], rel=0.05, abs=1e-6), key
 
 
 def test_channels_last_step_matches_contiguous():
@@ -138,7 +133,7 @@ def test_channels_last_step_matches_contiguous():
             m.to(memory_format=fmt)
         torch.manual_seed(1)
         out[fmt] = train_step(photo.contiguous(memory_format=fmt), cartoon.contiguous(memory_format=fmt), nets,
-                              step_opts(), Precision(torch.device("cpu")), Superpixels(0))
+                              LossWeights(), Precision(torch.device("cpu")), Superpixels(0))
     for key in ("g_total", "d_total", "content", "structure"):
         assert out[torch.channels_last][key] == pytest.approx(out[torch.contiguous_format][key], rel=1e-4), key
 

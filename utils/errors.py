@@ -8,14 +8,18 @@ class UserError(Exception):
 
 
 def cli(main):
-    """Wrap a script's ``main(argv)``: a UserError prints ``error: <message>`` and exits with status 2."""
+    """Wrap a script's ``main(argv)``: a UserError prints ``error: <message>`` and exits with status 2; a
+    non-zero int that main returns (a run stopped by a signal: 128 + its number) is the exit status."""
 
     @functools.wraps(main)
     def wrapper(argv=None):
         try:
-            return main(argv)
+            code = main(argv)
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+        return code
 
     return wrapper

@@ -86,6 +86,11 @@ def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div(127.5).sub(1.0)
 
 
+def to_batch(images: list[np.ndarray]) -> torch.Tensor:
+    """Same-sized uint8 (H, W, 3) images -> float (B, 3, H, W) in [-1, 1]."""
+    return torch.stack([to_tensor(image) for image in images])
+
+
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """(3, H, W) or (1, H, W) in [-1, 1] -> uint8 (H, W, 3); values outside [-1, 1] are clipped."""
     x = x.detach().float().cpu()

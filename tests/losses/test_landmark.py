@@ -5,7 +5,8 @@ import torch
 from skimage import data
 
 from losses.landmark import edge_magnitude, heatmaps, landmark_loss
-from utils.landmarks import PARTS, FaceLandmarks
+from utils.faces.landmarks import FaceLandmarks
+from utils.faces.layout import PARTS
 
 
 @pytest.fixture(scope="module")

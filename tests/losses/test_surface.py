@@ -1,7 +1,7 @@
 import torch
 
 from losses.surface import surface
-from utils.guided_filter import guided_filter
+from models.guided_filter import guided_filter
 
 
 def test_is_the_self_guided_filter_r5_eps02():

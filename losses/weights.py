@@ -1,0 +1,40 @@
+"""White-box's objective is a weighted sum of the terms in this package; the weights are train.py's flags:
+
+    L_G = w0·tv + w1·surface + w2·texture + w3·content + w4·structure + w5·landmark
+
+Defaults are White-box's ``train.py`` values (the landmark term is this project's; 1 by default).
+"""
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    tv: float = 1e4
+    surface: float = 1e-1
+    texture: float = 1.0
+    content: float = 2e2
+    structure: float = 2e2
+    landmark: float = 1.0
+
+    def weigh(self, raw: dict) -> dict:
+        """{term: w·value} for the terms present in ``raw``."""
+        return {name: getattr(self, name) * value for name, value in raw.items()}
+
+    @classmethod
+    def from_flags(cls, opts) -> "LossWeights":
+        """From parsed --w0 … --w5 (an argparse Namespace, or anything with those attributes)."""
+        return cls(**{field: getattr(opts, flag) for flag, field in FLAGS.items()})
+
+
+# flag -> (field, what it weighs); the order of White-box's flags, w0 … w4, then the landmark term
+FLAGS = {"w0": "tv", "w1": "surface", "w2": "texture", "w3": "content", "w4": "structure", "w5": "landmark"}
+HELP = {
+    "tv": "total variation",
+    "surface": "surface: LSGAN on the guided-filter blur (3-channel D)",
+    "texture": "texture: LSGAN on the random colour-shift grayscale (1-channel D)",
+    "content": "content: VGG19 conv4_4 L1 between photo and output",
+    "structure": "structure: VGG19 conv4_4 L1 between superpixel(output) and output",
+    "landmark": "landmark: heatmap-weighted edge L1 around the 68 dlib landmarks",
+}
+DEFAULTS = {field.name: field.default for field in dataclasses.fields(LossWeights)}

@@ -1,0 +1,50 @@
+"""test.py --eval: face metrics (always, offline) and FID/KID (when Inception-v3 weights are available)."""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from utils.errors import UserError
+from utils.faces.metrics import FaceMetrics
+from utils.image_io import BadImage, list_images, read_image
+from utils.inference.fid import InceptionFeatures, features, fid, kid, load_inception_state
+
+
+def evaluate(photos: list[np.ndarray], cartoons: list[np.ndarray], opts, out_dir: Path, device,
+             max_reference: int = 2000) -> dict:
+    """Write {out_dir}/metrics.json and print it. FID/KID are left out, with the reason, when offline."""
+    metrics = {"face": FaceMetrics(opts.predictor)(photos, cartoons)}
+    try:
+        model = InceptionFeatures(load_inception_state(opts.inception_weights)).to(device)
+        style, skipped = read_reference(opts.cartoon_dir, max_reference)
+        if skipped:
+            print(f"FID/KID: {skipped} unreadable file(s) in {opts.cartoon_dir} skipped")
+        f_cartoon, f_photo, f_style = (features(model, images, device) for images in (cartoons, photos, style))
+        kid_mean, kid_std = kid(f_cartoon, f_style)
+        metrics.update(fid_to_cartoon_set=fid(f_cartoon, f_style), kid_to_cartoon_set=kid_mean,
+                       kid_std=kid_std, fid_to_photos=fid(f_cartoon, f_photo), cartoon_set_size=len(style),
+                       cartoon_set_skipped=skipped)
+    except UserError as e:
+        metrics["fid_kid_skipped"] = str(e)
+        print(f"FID/KID skipped: {e}")
+    path = Path(out_dir) / "metrics.json"
+    path.write_text(json.dumps(metrics, indent=2) + "\n")
+    print(json.dumps(metrics, indent=2))
+    print(f"metrics: {path}")
+    return metrics
+
+
+def read_reference(folder, limit: int) -> tuple[list[np.ndarray], int]:
+    """The first ``limit`` readable images of the cartoon set, and how many unreadable files were skipped."""
+    files = list_images(folder) if Path(folder).is_dir() else []
+    if not files:
+        raise UserError(f"{folder}: no cartoon images for FID/KID (pass --cartoon_dir)")
+    images, skipped = [], 0
+    for f in files[:limit]:
+        try:
+            images.append(read_image(f))
+        except BadImage:
+            skipped += 1
+    if not images:
+        raise UserError(f"{folder}: none of its {skipped} cartoon files could be decoded for FID/KID")
+    return images, skipped

@@ -1,0 +1,167 @@
+"""Named pretrained generators: downloaded on first use, verified, converted once and cached.
+
+    python -m utils.inference.pretrained            # the registry as a Markdown table (the README's)
+    python test.py --model whitebox --input photo.jpg
+    python train.py --pretrained whitebox ...       # fine-tune from it
+
+``--model`` / ``--pretrained`` take a registered name, a checkpoint file (.pth) of this project, or a folder
+holding a White-box TF checkpoint (model-*.index and model-*.data-*), converted on first use.
+
+Files go to ``$TORCH_HOME/facial-cartoonization/NAME/`` (``$TORCH_HOME`` defaults to ``$XDG_CACHE_HOME/torch``,
+then ``~/.cache/torch``, as for torchvision's weights). Each download goes to a temporary name, is checked
+against the git blob id of the published file (``git hash-object FILE``) and only then renamed, so an
+interrupted or corrupt download leaves nothing behind. Offline, with nothing cached, the error names the URLs
+and the folder to put the files in.
+"""
+import argparse
+import hashlib
+import http.client
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from utils.errors import UserError, cli
+from utils.whitebox.convert import convert_checkpoint, find_prefix
+
+WB_COMMIT = "ee97277d7fd873b89e9b8e1341efe74e10dd4124"
+WB_RAW = f"https://raw.githubusercontent.com/SystemErrorWang/White-box-Cartoonization/{WB_COMMIT}/test_code/saved_models"
+
+
+@dataclass(frozen=True)
+class PretrainedModel:
+    name: str
+    files: dict  # file name -> (URL, git blob id)
+    licence: str
+    trained_on: str
+    source: str
+    format: str = "whitebox-tf"  # or "pth": a checkpoint of this project, used as it is
+
+
+REGISTRY = {m.name: m for m in [
+    PretrainedModel(
+        name="whitebox",
+        files={"model-33999.index": (f"{WB_RAW}/model-33999.index", "f1749e5542e83cf01a19aa1b2a3a7370a17efa41"),
+               "model-33999.data-00000-of-00001": (f"{WB_RAW}/model-33999.data-00000-of-00001",
+                                                   "785cdcb8a0ab9bf44171c087878cc84863562eab")},
+        licence="CC BY-NC-SA 4.0 (White-box authors; non-commercial use only)",
+        trained_on="White-box's general set: photos of scenery and people; cartoon frames of Shinkai, Hosoda "
+                   "and Miyazaki films (not faces in particular)",
+        source=f"SystemErrorWang/White-box-Cartoonization, test_code/saved_models at {WB_COMMIT[:7]}"),
+]}
+
+
+def cache_root() -> Path:
+    """$TORCH_HOME/facial-cartoonization (torch.hub.get_dir() is $TORCH_HOME/hub)."""
+    return Path(torch.hub.get_dir()).parent / "facial-cartoonization"
+
+
+def git_blob_id(path) -> str:
+    """``git hash-object FILE``: sha1 of b'blob <size>\\0' + the file's bytes."""
+    path = Path(path)
+    h = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def download(url: str, dest: Path, blob_id: str, timeout: float = 30.0) -> Path:
+    """``url`` -> ``dest`` through ``dest``.part, with a progress bar; the blob id is checked before the rename.
+    Any failure removes the partial file and raises a one-line UserError."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with open(part, "wb") as f, tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
+                for chunk in iter(lambda: response.read(1 << 20), b""):
+                    f.write(chunk)
+                    bar.update(len(chunk))
+        if total is not None and part.stat().st_size != total:
+            raise UserError(f"{url}: download interrupted ({part.stat().st_size} of {total} bytes)")
+        got = git_blob_id(part)
+        if got != blob_id:
+            raise UserError(f"{url}: downloaded file has git blob id {got}, expected {blob_id}; nothing was kept")
+        os.replace(part, dest)
+        return dest
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+        reason = getattr(e, "reason", None) or getattr(e, "strerror", None) or repr(e)
+        raise UserError(f"{url}: download failed ({reason})") from None
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def fetch(model: PretrainedModel, root: Path | None = None, write=print) -> Path:
+    """The model's checkpoint of this project, from the cache or downloaded, verified and converted."""
+    folder = (root or cache_root()) / model.name
+    converted = folder / f"{model.name}.pth"
+    if converted.is_file():
+        return converted
+    missing = [f for f in model.files if not (folder / f).is_file()]
+    if missing:
+        write(f"{model.name}: downloading {len(missing)} file(s) to {folder}; licence: {model.licence}; "
+              f"source: {model.source}")
+    for name in missing:
+        url, blob = model.files[name]
+        try:
+            download(url, folder / name, blob)
+        except UserError as e:
+            urls = " ".join(u for u, _ in model.files.values())
+            raise UserError(f"{e}. Get {urls} and put them in {folder}/ (or pass the folder holding them as "
+                            f"the model)") from None
+    for name, (_, blob) in model.files.items():
+        if name not in missing and git_blob_id(folder / name) != blob:
+            raise UserError(f"{folder / name}: not the published file (git blob id differs from {blob}); delete "
+                            f"it to download it again")
+    if model.format == "pth":
+        return folder / next(iter(model.files))
+    convert_checkpoint(folder, converted)
+    write(f"{model.name}: converted to {converted}")
+    return converted
+
+
+def resolve_model(spec: str, write=print, root: Path | None = None) -> Path:
+    """A registered name, a .pth checkpoint or a White-box TF checkpoint folder -> a checkpoint file path."""
+    if spec in REGISTRY:
+        return fetch(REGISTRY[spec], root, write)
+    path = Path(spec)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        prefix = find_prefix(path)
+        index = prefix.with_name(prefix.name + ".index")
+        digest = hashlib.sha1(index.read_bytes()).hexdigest()[:16]
+        converted = (root or cache_root()) / "converted" / f"{digest}.pth"
+        if not converted.is_file():
+            convert_checkpoint(path, converted)
+            write(f"converted {prefix} -> {converted}")
+        return converted
+    names = ", ".join(REGISTRY)
+    raise UserError(f"{spec}: not a model name ({names}), a checkpoint file or a TF checkpoint folder")
+
+
+def markdown_table() -> str:
+    rows = ["| name | licence | trained on | source |", "| --- | --- | --- | --- |"]
+    rows += [f"| `{m.name}` | {m.licence} | {m.trained_on} | {m.source} |" for m in REGISTRY.values()]
+    return "\n".join(rows)
+
+
+@cli
+def main(argv=None):
+    p = argparse.ArgumentParser(description="List the named pretrained models, or fetch one into the cache.")
+    p.add_argument("--fetch", default=None, help="download, verify and convert this model now")
+    opts = p.parse_args(argv)
+    if opts.fetch:
+        print(resolve_model(opts.fetch))
+        return
+    print(markdown_table())
+    print(f"\ncache: {cache_root()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Everything a training script does around its steps: resume, options.json, a jsonl loss log, sample grids,
+atomic checkpoints (every N steps, at the end, and on SIGINT/SIGTERM) and the non-finite-loss guard."""
+import json
+import signal
+import time
+from pathlib import Path
+
+from losses.weights import FLAGS
+from utils.checkpoint import (
+    capture_rng,
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    load_state,
+    prune,
+    restore_rng,
+    save_checkpoint,
+)
+from utils.errors import UserError
+from utils.image_io import make_grid, write_image
+from utils.training.distributed import Dist, any_rank, gather, unwrap
+from utils.training.options import ARCH_OPTIONS
+
+
+def find_resume(opts, prefix: str) -> Path | None:
+    """The checkpoint named by --checkpoint N (which must exist) or --resume (the newest, if any)."""
+    found = list_checkpoints(opts.save_dir, prefix)
+    if opts.checkpoint is not None:
+        path = checkpoint_path(opts.save_dir, prefix, opts.checkpoint)
+        if not path.is_file():
+            have = ", ".join(str(s) for s, _ in found) or "none"
+            raise UserError(f"{path}: checkpoint not found (steps saved for {prefix}: {have})")
+        return path
+    if opts.resume:
+        return found[-1][1] if found else None
+    return None
+
+
+def check_resume_options(saved: dict, opts, path, warn=print) -> None:
+    """Refuse architecture-affecting changes; allow loss-weight changes with a warning."""
+    for name in ARCH_OPTIONS:
+        if name in saved and getattr(opts, name, saved[name]) != saved[name]:
+            raise UserError(f"{path}: was trained with --{name} {saved[name]}, not {getattr(opts, name)}; "
+                            f"resume with --{name} {saved[name]} or start a new --model_version")
+    for name in FLAGS:
+        if name in saved and hasattr(opts, name) and getattr(opts, name) != saved[name]:
+            warn(f"warning: --{name} changed from {saved[name]} to {getattr(opts, name)} on resume")
+
+
+def training_state(kind: str, opts, parts: dict, precision, **extra) -> dict:
+    """What a checkpoint holds besides step and options: every part's state (DDP wrappers removed), the loss
+    scalers, the RNG state of every rank (a collective: call it on all ranks), and ``extra`` (train.py: which
+    VGG19 the content terms used)."""
+    rngs = gather(capture_rng())
+    state = {"kind": kind, "arch": {"channel": opts.channel, "num_blocks": opts.num_blocks},
+             **{name: unwrap(part).state_dict() for name, part in parts.items()},
+             "scaler": precision.state_dict(), "rng": rngs[0], **extra}
+    if len(rngs) > 1:
+        state["rng_ranks"] = rngs
+    return state
+
+
+def restore_training_state(ckpt: dict, path, parts: dict, precision, d: Dist, write=print) -> int:
+    """Load every part, the scalers and this rank's RNG; return the checkpoint's step."""
+    for name, part in parts.items():
+        load_state(unwrap(part), ckpt[name], path, name)
+    precision.load_state_dict(ckpt["scaler"])
+    ranks = ckpt.get("rng_ranks", [ckpt["rng"]])
+    if len(ranks) == d.world:
+        restore_rng(ranks[d.rank])
+    else:  # another number of processes: the data shards change anyway, so resume is not bit-exact
+        restore_rng(ranks[d.rank % len(ranks)])
+        if d.main:
+            write(f"warning: {path} was written by {len(ranks)} process(es), resuming with {d.world}: "
+                  f"training continues, but not bit-exactly as the original run would have")
+    return ckpt["step"]
+
+
+class Run:
+    """Owns a run's folder ({log_dir}/{prefix}) and its checkpoints ({save_dir}/{prefix}_batch_N.pth)::
+
+        with Run(opts, "gen1", write, writes=d.main) as run:
+            start = run.resume("train", parts, precision, d)   # 0 when starting afresh
+            for step in ...: run.record(...); run.end_step(...)
+            run.finish(step, skips, "training")
+        return run.exit_code
+
+    Inside the ``with``, SIGINT/SIGTERM set a flag: the loop saves a checkpoint at the current step and stops.
+    In a distributed run only rank 0 writes (``writes=False`` elsewhere); every rank counts non-finite steps
+    and signals the same way, so all stop together.
+    """
+
+    def __init__(self, opts, prefix: str, write=print, writes: bool = True):
+        self.opts, self.prefix, self.write, self.writes = opts, prefix, write, writes
+        self.dir = Path(opts.log_dir) / prefix
+        self.bad_in_row = self.bad_total = 0
+        self.stop_signal = None
+        self.last_saved: Path | None = None
+        self.t0 = time.time()
+        self._previous = {}
+        self.log = None
+
+    def __enter__(self) -> "Run":
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *_) -> None:
+        if self.log is not None:
+            self.log.close()
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal that stopped the run (the shell's convention), else 0."""
+        return 128 + self.stop_signal if self.stop_signal is not None else 0
+
+    def resume(self, kind: str, parts: dict, precision, d: Dist) -> int:
+        """Restore --checkpoint N / --resume into ``parts`` (checked against these options) and return its step,
+        or 0 with nothing to resume; then open the run's folder (options.json, losses.jsonl)."""
+        start, path = 0, find_resume(self.opts, self.prefix)
+        if path is not None:
+            start = restore_training_state(load_for_resume(path, kind, self.opts, self.write), path, parts,
+                                           precision, d, self.write)
+            self.write(f"resuming from {path} (step {start})")
+        if self.writes:
+            self._open()
+        return start
+
+    def _open(self) -> None:
+        opts, prefix = self.opts, self.prefix
+        (self.dir / "samples").mkdir(parents=True, exist_ok=True)
+        (self.dir / "options.json").write_text(json.dumps(vars(opts), indent=2, sort_keys=True) + "\n")
+        log = self.dir / "losses.jsonl"
+        if log.is_file() and log.stat().st_size and not log.read_bytes().endswith(b"\n"):
+            with open(log, "a") as f:  # a process killed mid-line left half a record: close it
+                f.write("\n")
+        self.log = open(log, "a", buffering=1)
+        for stale in Path(opts.save_dir).glob(f".{prefix}_batch_*.pth.tmp*"):  # left by a process killed mid-write
+            stale.unlink(missing_ok=True)
+
+    def _on_signal(self, signum, _frame):
+        self.stop_signal = signum
+        signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C stops at once
+
+    def record(self, step: int, losses: dict) -> bool:
+        """Log the step; return False (and count it) when the step was skipped for a non-finite loss.
+
+        Raises UserError after --max_bad_steps non-finite steps in a row.
+        """
+        if self.log is not None:
+            self.log.write(json.dumps({"step": step, "time": round(time.time() - self.t0, 3), **losses}) + "\n")
+        if "nonfinite" not in losses:
+            self.bad_in_row = 0
+            return True
+        self.bad_in_row += 1
+        self.bad_total += 1
+        self.write(f"warning: step {step}: non-finite '{losses['nonfinite']}' loss, update skipped "
+                   f"({self.bad_in_row} in a row)")
+        if self.bad_in_row >= self.opts.max_bad_steps:
+            last = self.last_saved or "none"
+            raise UserError(f"{self.bad_in_row} non-finite steps in a row at step {step} (last term: "
+                            f"'{losses['nonfinite']}'); last good checkpoint: {last}. Lower the learning rate "
+                            f"or check the data, then resume")
+        return False
+
+    def sample(self, step: int, columns) -> Path | None:
+        if not self.writes:
+            return None
+        return write_image(self.dir / "samples" / f"{step:07d}.jpg", make_grid(columns))
+
+    def save(self, step: int, state: dict) -> Path | None:
+        """Write the step's checkpoint atomically. A failed write keeps training only if an intact one exists."""
+        path = checkpoint_path(self.opts.save_dir, self.prefix, step)
+        if not self.writes:
+            self.last_saved = path
+            return None
+        try:
+            save_checkpoint(path, {"step": step, "options": vars(self.opts), **state})
+        except OSError as e:
+            if self.last_saved is not None and self.last_saved.is_file():
+                self.write(f"warning: could not write {path} ({e.strerror or e}); {self.last_saved} is intact, "
+                           f"training goes on")
+                return None
+            raise UserError(f"could not write {path} ({e.strerror or e}) and no earlier checkpoint is intact")
+        self.last_saved = path
+        prune(self.opts.save_dir, self.prefix, self.opts.keep_last)
+        return path
+
+    def should_stop(self) -> bool:
+        return self.stop_signal is not None
+
+    def end_step(self, step: int, state, device) -> bool:
+        """Checkpoint when due (every --save_every steps, at the last step, on SIGINT/SIGTERM) with ``state()``;
+        return whether to stop. The stop is all-reduced, so every rank of a distributed run stops at one step."""
+        stop = any_rank(self.should_stop(), device)
+        if step % self.opts.save_every == 0 or step == self.opts.total_iter or stop:
+            self.save(step, state())
+        return stop
+
+    def finish(self, step: int, skips, what: str) -> None:
+        """The run's last words: skipped files, skipped steps, and where it stopped or ended."""
+        if skips.summary():
+            self.write(skips.summary())
+        if not self.writes:
+            return
+        if self.bad_total:
+            self.write(f"{self.bad_total} step(s) skipped for non-finite losses (see {self.dir}/losses.jsonl)")
+        if self.stop_signal is not None:
+            name = signal.Signals(self.stop_signal).name
+            self.write(f"stopped by {name} at step {step}; saved {self.last_saved}; resume with --checkpoint {step}")
+        else:
+            self.write(f"{what} done at step {step}: {self.last_saved}")
+
+
+def load_for_resume(path, kind: str, opts, write=print) -> dict:
+    """The checkpoint to continue from, checked: its kind, a valid step, options compatible with these."""
+    ckpt = load_checkpoint(path, kind=kind)
+    if not isinstance(ckpt.get("step"), int) or ckpt["step"] < 0 or not isinstance(ckpt.get("options"), dict):
+        raise UserError(f"{path}: has no valid step or options")
+    check_resume_options(ckpt["options"], opts, path, write)
+    return ckpt

@@ -37,7 +37,7 @@ def photo_crops(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]
     return crops
 
 
-def cartoonize(rgb: np.ndarray, colours: int = 8, seed: int = 0) -> np.ndarray:
+def classical_cartoon(rgb: np.ndarray, colours: int = 8, seed: int = 0) -> np.ndarray:
     """Bilateral smoothing ×5, k-means quantisation to ``colours``, then dark edges (the classical recipe)."""
     smooth = rgb
     for _ in range(5):
@@ -63,7 +63,7 @@ def cartoon_crops(n: int, size: int, rng: np.random.Generator) -> list[np.ndarra
         side = int(rng.uniform(0.5, 0.9) * min(h, w))
         x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
         crop = cv2.resize(image[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_AREA)
-        crops.append(cartoonize(crop, colours=int(rng.integers(6, 11)), seed=i))
+        crops.append(classical_cartoon(crop, colours=int(rng.integers(6, 11)), seed=i))
     return crops
 
 

@@ -1,5 +1,6 @@
 """Export G plus the test-time guided filter as one ONNX graph, and check it against PyTorch.
 
+    python -m utils.inference.export --model whitebox --onnx cartoon.onnx [--strength 0.8]
     python -m utils.inference.export --model_version N --batch K --onnx out.onnx
 
 Dynamic batch, height and width (height and width multiples of 4). The check runs onnxruntime on a random
@@ -22,19 +23,21 @@ from utils.inference.cartoonise import add_checkpoint_args, load_generator, reso
 TOLERANCE = 1e-4
 
 
-class Cartoonizer(nn.Module):
-    """photo (B, 3, H, W) in [-1, 1] -> guided_filter(photo, G(photo), r=1, eps=5e-3)."""
+class ExportGraph(nn.Module):
+    """photo (B, 3, H, W) in [-1, 1] -> s·guided_filter(photo, G(photo), r=1, eps=5e-3) + (1 − s)·photo, the
+    style strength s fixed at export (the same linear fade as test.py's --strength, before rounding)."""
 
-    def __init__(self, G: nn.Module):
+    def __init__(self, G: nn.Module, strength: float = 1.0):
         super().__init__()
-        self.G = G
+        self.G, self.strength = G, strength
 
     def forward(self, photo):
-        return cartoonize(self.G, photo, TEST_EPS)
+        cartoon = cartoonize(self.G, photo, TEST_EPS)
+        return cartoon if self.strength == 1 else self.strength * cartoon + (1 - self.strength) * photo
 
 
-def export_onnx(G: nn.Module, path, opset: int = 18) -> Path:
-    model = Cartoonizer(G).eval()
+def export_onnx(G: nn.Module, path, opset: int = 18, strength: float = 1.0) -> Path:
+    model = ExportGraph(G, strength).eval()
     Dim = torch.export.Dim
     shapes = {"photo": {0: Dim("batch", max=1024), 2: 4 * Dim("h4", max=2048), 3: 4 * Dim("w4", max=2048)}}
     example = torch.zeros(2, 3, 64, 96)
@@ -44,12 +47,12 @@ def export_onnx(G: nn.Module, path, opset: int = 18) -> Path:
     return Path(path)
 
 
-def max_abs_diff(G: nn.Module, onnx_path, x: torch.Tensor) -> float:
+def max_abs_diff(G: nn.Module, onnx_path, x: torch.Tensor, strength: float = 1.0) -> float:
     import onnxruntime as ort
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = session.run(None, {"photo": x.numpy()})[0]
     with torch.inference_mode():
-        want = Cartoonizer(G).eval()(x).numpy()
+        want = ExportGraph(G, strength).eval()(x).numpy()
     return float(np.abs(got - want).max())
 
 
@@ -64,17 +67,20 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_checkpoint_args(p)
     p.add_argument("--onnx", required=True, help="output .onnx file")
+    p.add_argument("--strength", type=float, default=1.0, help="style strength baked into the graph (0–1)")
     opts = p.parse_args(argv)
+    if not 0 <= opts.strength <= 1:
+        p.error(f"--strength {opts.strength}: must be between 0 and 1")
     path, _ = resolve_checkpoint(p, opts)
     G = load_generator(path, "cpu")
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         raise UserError("onnxruntime is not installed: pip install onnx onnxruntime onnxscript") from None
-    out = export_onnx(G, opts.onnx)
+    out = export_onnx(G, opts.onnx, strength=opts.strength)
     worst = 0.0
     for name, x in check_inputs().items():
-        diff = max_abs_diff(G, out, x)
+        diff = max_abs_diff(G, out, x, opts.strength)
         worst = max(worst, diff)
         print(f"onnxruntime vs PyTorch, {name}: max abs diff {diff:.2e}")
     if worst >= TOLERANCE:

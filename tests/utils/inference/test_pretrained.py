@@ -1,0 +1,137 @@
+"""Named models: download from a server on 127.0.0.1 (never the internet), verify, convert, cache; and every
+way that can fail leaves nothing behind and says so in one line."""
+import functools
+import http.server
+import subprocess
+import threading
+
+import pytest
+import torch
+
+import test as test_script
+import utils.inference.pretrained as pretrained
+from utils.errors import UserError
+from utils.image_io import read_image
+from utils.inference.pretrained import PretrainedModel, git_blob_id, resolve_model
+
+FILES = ("model-33999.index", "model-33999.data-00000-of-00001")
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    truncate = False
+
+    def log_message(self, *_):
+        pass
+
+    def copyfile(self, source, outputfile):
+        if self.truncate:  # promise the whole file in Content-Length, send half, hang up
+            outputfile.write(source.read(len(source.peek()) // 2 or 1))
+            return
+        super().copyfile(source, outputfile)
+
+
+@pytest.fixture
+def server(whitebox_folder):
+    handler = type("H", (Handler,), {})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=whitebox_folder))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd, handler, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def model_at(url, folder, blob=None):
+    files = {f: (f"{url}/{f}", blob or git_blob_id(folder / f)) for f in FILES}
+    return PretrainedModel("testwb", files, "test licence", "nothing", "a test server")
+
+
+@pytest.fixture
+def registry(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setattr(pretrained, "REGISTRY", {})
+    return pretrained.REGISTRY
+
+
+def test_blob_id_is_git_hash_object(tmp_path):
+    (tmp_path / "f").write_bytes(b"hello\n\0 world")
+    want = subprocess.run(["git", "hash-object", str(tmp_path / "f")], capture_output=True, text=True).stdout.strip()
+    assert git_blob_id(tmp_path / "f") == want
+
+
+def test_download_verify_convert_then_reuse_offline(server, registry, whitebox_folder, tmp_path, capsys):
+    httpd, _, url = server
+    registry["testwb"] = model_at(url, whitebox_folder)
+    path = resolve_model("testwb")
+    assert path == tmp_path / "torch_home" / "facial-cartoonization" / "testwb" / "testwb.pth"
+    assert "licence: test licence" in capsys.readouterr().out
+    G = torch.load(path, weights_only=True)["G"]
+    assert G["conv0.weight"].shape == (32, 3, 7, 7)
+    httpd.shutdown()  # offline from now on: the cache must do
+    assert resolve_model("testwb") == path
+    assert not list(path.parent.glob("*.part"))
+
+
+def test_test_py_cartoonises_with_a_named_model(server, registry, whitebox_folder, tmp_path):
+    registry["testwb"] = model_at(server[2], whitebox_folder)
+    import cv2
+    from skimage import data
+    cv2.imwrite(str(tmp_path / "photo.jpg"), data.astronaut()[:, :, ::-1])
+    test_script.main(["--model", "testwb", "--input", str(tmp_path / "photo.jpg"), "--out", str(tmp_path / "o"),
+                      "--device", "cpu", "--size", "128"])
+    assert read_image(tmp_path / "o" / "cartoon" / "photo.png").shape == (512, 512, 3)
+
+
+def test_wrong_hash_keeps_nothing(server, registry, whitebox_folder):
+    registry["testwb"] = model_at(server[2], whitebox_folder, blob="0" * 40)
+    with pytest.raises(UserError, match="git blob id .* expected 0000") as e:
+        resolve_model("testwb")
+    assert "\n" not in str(e.value)
+    folder = pretrained.cache_root() / "testwb"
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_truncated_download_keeps_nothing(server, registry, whitebox_folder):
+    _, handler, url = server
+    handler.truncate = True
+    registry["testwb"] = model_at(url, whitebox_folder)
+    with pytest.raises(UserError, match="download") as e:
+        resolve_model("testwb")
+    assert f"put them in {pretrained.cache_root() / 'testwb'}" in str(e.value)
+    assert not any((pretrained.cache_root() / "testwb").iterdir())
+
+
+def test_server_down_names_the_urls_and_the_folder(registry, whitebox_folder, capsys):
+    registry["testwb"] = model_at("http://127.0.0.1:9", whitebox_folder)  # the discard port: refused
+    with pytest.raises(SystemExit) as e:
+        test_script.main(["--model", "testwb", "--input", "x.jpg"])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and "\n" not in err
+    assert "http://127.0.0.1:9/model-33999.index" in err and "facial-cartoonization/testwb" in err
+
+
+def test_files_put_in_the_cache_by_hand_are_used_offline(registry, whitebox_folder):
+    registry["testwb"] = model_at("http://127.0.0.1:9", whitebox_folder)
+    folder = pretrained.cache_root() / "testwb"
+    folder.mkdir(parents=True)
+    for f in FILES:
+        (folder / f).write_bytes((whitebox_folder / f).read_bytes())
+    assert resolve_model("testwb").is_file()
+
+
+def test_a_tf_checkpoint_folder_is_converted_once(registry, whitebox_folder):
+    first = resolve_model(str(whitebox_folder))
+    mtime = first.stat().st_mtime_ns
+    assert resolve_model(str(whitebox_folder)) == first and first.stat().st_mtime_ns == mtime
+
+
+def test_unknown_name_is_one_line(registry):
+    with pytest.raises(UserError, match="nosuch: not a model name"):
+        resolve_model("nosuch")
+
+
+def test_the_real_registry_pins_the_official_files():
+    wb = pretrained.REGISTRY["whitebox"]
+    assert wb.files["model-33999.index"][1] == "f1749e5542e83cf01a19aa1b2a3a7370a17efa41"
+    assert wb.files["model-33999.data-00000-of-00001"][1] == "785cdcb8a0ab9bf44171c087878cc84863562eab"
+    assert all("ee97277d7fd873b89e9b8e1341efe74e10dd4124" in url for url, _ in wb.files.values())
+    assert "CC BY-NC-SA 4.0" in wb.licence

@@ -183,3 +183,43 @@ def test_resume_refuses_architecture_changes_and_warns_on_weight_changes(tmp_pat
     assert "was trained with --image_size 32, not 48" in capsys.readouterr().err
     train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 3, "--resume", "--w0", "5"))
     assert "warning: --w0 changed from 10000.0 to 5.0 on resume" in capsys.readouterr().out
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid``, from /proc (ppid is the 4th field of /proc/PID/stat)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG is Linux-only")
+def test_sigkill_leaves_no_helper_process_alive(tmp_path, photo_dir, cartoon_dir, vgg_file, pretrained):
+    """Loader workers and the superpixel pool die with their run, even when it is SIGKILLed mid-step."""
+    proc = start(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 10_000, "--pretrained", str(pretrained),
+                            "--save_every", "10000", "--workers", "1", "--superpixel_workers", "2"))
+    wait_for_step(proc, tmp_path, 2)
+    helpers = descendants(proc.pid)
+    assert len(helpers) >= 3  # one loader worker per data set and the superpixel processes
+    proc.kill()
+    proc.wait()  # not communicate(): a surviving helper would hold the pipes open and hang it
+    deadline = time.time() + 20
+    while any(alive(p) for p in helpers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in helpers if alive(p)]

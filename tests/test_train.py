@@ -54,12 +54,38 @@ def test_zero_structure_weight_skips_the_superpixel():
 
 def test_nonfinite_photo_skips_every_update():
     nets = make_nets(8)
-    before = snapshot(nets.G)
+    before = {name: snapshot(getattr(nets, name)) for name in ("G", "D_texture", "D_surface")}
     photo = torch.rand(1, 3, 32, 32)
     photo[0, 0, 0, 0] = float("inf")
     out = train_step(photo, torch.rand(1, 3, 32, 32), nets, LossWeights(structure=0.0), Precision(torch.device("cpu")),
                      Superpixels(0))
-    assert "nonfinite" in out and not changed(before, nets.G)
+    assert "nonfinite" in out
+    for name in ("G", "D_texture", "D_surface"):
+        assert not changed(before[name], getattr(nets, name)), name
+
+
+def test_nonfinite_discriminator_loss_skips_the_d_update():
+    nets = make_nets(8)
+    cartoon = torch.rand(1, 3, 32, 32)
+    cartoon[0, 1, 3, 3] = float("nan")  # reaches only the D step
+    before = {name: snapshot(getattr(nets, name)) for name in ("D_texture", "D_surface")}
+    out = train_step(torch.rand(1, 3, 32, 32), cartoon, nets, LossWeights(structure=0.0),
+                     Precision(torch.device("cpu")), Superpixels(0))
+    assert out["nonfinite"].startswith("d_")
+    for name in ("D_texture", "D_surface"):
+        assert not changed(before[name], getattr(nets, name)), name
+
+
+def test_landmark_term_comes_from_the_photo_points_and_its_weight():
+    nets, photo = make_nets(8), torch.rand(2, 3, 32, 32) * 2 - 1
+    points = torch.full((2, 68, 2), 16.0)
+    points[1] = float("nan")  # no face in the second photo
+    out = train_step(photo, photo, nets, LossWeights(structure=0.0, landmark=2.0), Precision(torch.device("cpu")),
+                     Superpixels(0), points=points)
+    assert out["landmark"] > 0 and out["landmark_w"] == pytest.approx(2 * out["landmark"])
+    out = train_step(photo, photo, nets, LossWeights(structure=0.0, landmark=0.0), Precision(torch.device("cpu")),
+                     Superpixels(0), points=points)
+    assert "landmark" not in out
 
 
 def common(root, photo_dir, total):

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -85,3 +87,11 @@ def test_edge_magnitude_matches_opencv_sobel():
     gy = cv2.Sobel(luma, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE) / 8
     got = edge_magnitude(torch.from_numpy(rgb).permute(2, 0, 1)[None])[0, 0].numpy()
     np.testing.assert_allclose(got, np.sqrt(gx**2 + gy**2 + 1e-12), atol=1e-9)
+
+
+def test_the_landmark_loss_and_the_loader_do_not_load_dlib():
+    """dlib (3.5 s to import) is for finding faces; the loss and the data loader use the dlib-free layout."""
+    import subprocess
+    import sys
+    code = "import losses.landmark, datasets.folder, utils.training.steps, sys; assert 'dlib' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])

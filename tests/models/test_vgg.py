@@ -3,7 +3,7 @@ import torch
 import torchvision
 from torch import nn
 
-from models.vgg import VGGFeatures, build_vgg, load_vgg19_state
+from models.vgg import VGGFeatures, build_vgg, load_vgg19_state, lsuv_vgg
 from utils.errors import UserError
 
 
@@ -18,9 +18,45 @@ def test_slice_ends_at_conv4_4_before_relu():
 
 
 def test_normalisation_matches_torchvision_imagenet_transform():
+    """torchvision's own preset for these weights, not copied constants: ((x+1)/2 − mean)/std."""
+    preset = torchvision.models.VGG19_Weights.IMAGENET1K_V1.transforms()
     x = torch.rand(2, 3, 8, 8) * 2 - 1
-    normalize = torchvision.transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    normalize = torchvision.transforms.Normalize(preset.mean, preset.std)
     assert torch.allclose(VGGFeatures().normalize(x), normalize((x + 1) / 2), atol=1e-6)
+
+
+def test_offline_network_is_seeded_and_unit_variance_on_a_real_photo():
+    """LSUV: orthogonal random convs scaled to unit output variance on scikit-image's photos. The astronaut
+    crop below is not one of those inputs as such (another size and framing), so this checks generalisation."""
+    import cv2
+    from skimage import data
+
+    a, b = lsuv_vgg(), lsuv_vgg()
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert a.source == "random-lsuv-seed0" and not torch.equal(lsuv_vgg(seed=1).features[0].weight,
+                                                                a.features[0].weight)
+    photo = cv2.resize(data.astronaut()[:300, 100:400], (96, 96), interpolation=cv2.INTER_AREA)
+    x = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 127.5 - 1
+    std = a(x).std().item()
+    assert 0.5 < std < 2.0  # torchvision's plain random init gives ~0.01 here
+    assert VGGFeatures()(x).std().item() < 0.05
+
+
+def test_random_and_auto_fallback_say_so(monkeypatch):
+    import models.vgg as vgg_module
+
+    said = []
+    assert build_vgg("random", "cpu", said.append).source.startswith("random-lsuv")
+    assert "seeded random VGG19" in said[-1]
+
+    def offline(_):
+        raise UserError("VGG19 ImageNet weights are not available offline")
+    monkeypatch.setattr(vgg_module, "load_vgg19_state", offline)
+    said.clear()
+    assert build_vgg("auto", "cpu", said.append).source.startswith("random-lsuv")
+    assert "not available offline" in said[0] and "seeded random VGG19" in said[0]
+    with pytest.raises(UserError, match="not available offline"):
+        build_vgg("imagenet", "cpu", said.append)
 
 
 def test_frozen_and_always_eval():

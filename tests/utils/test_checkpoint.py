@@ -1,4 +1,6 @@
 import random
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,3 +88,25 @@ def test_list_and_prune(tmp_path):
     prune(tmp_path, "gen1", keep_last=2)
     assert [s for s, _ in list_checkpoints(tmp_path, "gen1")] == [10, 100]
     assert [s for s, _ in list_checkpoints(tmp_path, "gen12")] == [7]
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_checkpoints_written_before_the_regrouping_still_work(tmp_path, photo_dir):
+    """tests/fixtures holds files written by the code of commit 1c5d52d (before utils/ was split): a 1-step
+    pretraining checkpoint (G 4 channels, 1 block, 16²) and the generator part of a 1-step training one."""
+    import pretrain
+    import test as test_script
+    from utils.image_io import read_image
+
+    save = tmp_path / "ck"
+    save.mkdir()
+    shutil.copy(FIXTURES / "pre_gen_batch_1.pth", save)
+    pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "2", "--batch_size", "2", "--image_size", "16",
+                   "--channel", "4", "--num_blocks", "1", "--save_dir", str(save), "--log_dir", str(tmp_path / "l"),
+                   "--workers", "0", "--device", "cpu", "--resume"])
+    assert load_checkpoint(save / "pre_gen_batch_2.pth", kind="pretrain")["step"] == 2
+    test_script.main(["--model", str(FIXTURES / "gen7_batch_1.pth"), "--input", str(photo_dir / "000.png"),
+                      "--out", str(tmp_path / "o"), "--device", "cpu"])
+    assert read_image(tmp_path / "o" / "cartoon" / "000.png").shape == (48, 48, 3)

@@ -3,7 +3,8 @@ cartoonised from its aligned crop at the model's face resolution, blended onto t
 
 The whole-image pass works at --size (720 px on the long side); a face gets its own pass on an eyes-level
 crop taken from the full-resolution photo (FFHQ framing, ``--face_size`` pixels), pasted back through a mask
-that fades over the crop's outer 15 %. Faces whose crop would cover fewer than ``min_face`` photo pixels a side
+that fades over the crop's outer 15 %. Detections scoring under 0.5 are ignored (dlib fires at 0.12 on
+the astronaut's suit). Faces whose crop would cover fewer than ``min_face`` photo pixels a side
 gain nothing from it and are left to the whole-image pass.
 """
 import numpy as np
@@ -14,7 +15,7 @@ from utils.inference.cartoonise import Cartooniser, blend
 
 
 class FaceCartooniser:
-    def __init__(self, cartooniser: Cartooniser, landmarks: FaceLandmarks, size: int = 256, min_score: float = 0.0,
+    def __init__(self, cartooniser: Cartooniser, landmarks: FaceLandmarks, size: int = 256, min_score: float = 0.5,
                  min_face: int = 96, feather: float = 0.15):
         self.run, self.landmarks = cartooniser, landmarks
         self.size, self.min_score, self.min_face, self.feather = size, min_score, min_face, feather

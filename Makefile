@@ -1,10 +1,11 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   installs into .venv, builds a tiny demo set, runs pretrain -> train -> test on it (CPU, minutes)
-#   make test   installs into .venv and runs the test suite
+#   make demo   installs into .venv, cartoonises the demo photos with the released White-box model (when it can
+#               be downloaded or is cached), and runs pretrain -> train -> test on a tiny demo set (CPU, minutes)
+#   make test   installs into .venv and runs ruff and the test suite
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: demo test install clean-demo
+.PHONY: demo test install app
 
 $(STAMP): requirements.txt
 	python3 -m venv .venv
@@ -20,10 +21,14 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m datasets.make_demo --out datasets/demo
-	$(PY) -m models.vgg --ensure checkpoints/vgg19.pth
+	-$(PY) test.py --model whitebox --input datasets/demo/showcase --out results/demo_whitebox --align \
+		|| echo "(the released model could not be had: the pipeline check below still runs)"
 	$(PY) pretrain.py --total_iter 100 --batch_size 4 --image_size 128 --photo_dir datasets/demo/photo \
 		--save_every 50 --sample_every 50
 	$(PY) train.py --total_iter 60 --model_version 0 --batch_size 4 --image_size 128 \
-		--photo_dir datasets/demo/photo --cartoon_dir datasets/demo/cartoon \
-		--vgg_weights checkpoints/vgg19.pth --save_every 30 --sample_every 30
+		--photo_dir datasets/demo/photo --cartoon_dir datasets/demo/cartoon --vgg_weights random \
+		--save_every 30 --sample_every 30
 	$(PY) test.py --model_version 0 --batch 60 --photo_dir datasets/demo/photo --num 8
+
+app: $(STAMP)
+	$(PY) app.py

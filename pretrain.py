@@ -40,9 +40,9 @@ def main(argv=None):
         data = batches(photos, opts.batch_size, opts.seed, start, opts.workers, opts.flip, d.rank, d.world,
                        pin_memory=device.type == "cuda")
         step = start
-        with distributed.guard(), tqdm(range(start + 1, opts.total_iter + 1), initial=start, total=opts.total_iter,
+        with distributed.guard(), tqdm(initial=start, total=opts.total_iter,
                                        desc="pretrain", disable=not d.main) as bar:
-            for step in bar:
+            for step in range(start + 1, opts.total_iter + 1):
                 batch = next(data)
                 skips.update(batch)
                 photo = precision.layout(batch["image"].to(device, non_blocking=True))
@@ -52,8 +52,9 @@ def main(argv=None):
                 if step % opts.sample_every == 0 or step == opts.total_iter:
                     with torch.no_grad():
                         run.sample(step, [photo[:4], distributed.unwrap(G)(photo[:4])])
-                if run.end_step(step, lambda: training_state("pretrain", opts, parts, precision), device):
-                    bar.n = step  # the bar counts the step a signal stopped at as done, like the checkpoint
+                stop = run.end_step(step, lambda: training_state("pretrain", opts, parts, precision), device)
+                bar.update()  # after the checkpoint: a stopped run's bar ends at the step it saved
+                if stop:
                     break
         run.finish(step, skips, "pretraining")
     return run.exit_code

@@ -18,8 +18,17 @@ from tqdm import tqdm
 
 from datasets.folder import CARTOON_DIR, PHOTO_DIR
 from utils.errors import UserError, cli
-from utils.image_io import IMAGE_EXTS, VIDEO_EXTS, BadImage, contact_sheet, list_images, read_image, write_image
-from utils.inference.cartoonise import Cartooniser, add_checkpoint_args, load_generator, resolve_checkpoint
+from utils.image_io import (
+    IMAGE_EXTS,
+    VIDEO_EXTS,
+    BadImage,
+    contact_sheet,
+    list_images,
+    read_image,
+    with_caption,
+    write_image,
+)
+from utils.inference.cartoonise import Cartooniser, add_checkpoint_args, caveat, load_generator, resolve_checkpoint
 from utils.runtime import Precision, pick_device
 from utils.training.options import add_precision_args
 
@@ -161,14 +170,19 @@ def main(argv=None):
         print(f"skipped {msg}")
     if not pairs:
         raise UserError(f"no readable images in {opts.input or root} ({len(skipped)} skipped)")
-    sheet = write_image(out_dir / "sheet.jpg", contact_sheet(pairs))
+    note = caveat(path)
+    sheet = contact_sheet(pairs)
+    sheet = write_image(out_dir / "sheet.jpg", with_caption(sheet, note) if note else sheet)
     if cartoonise.report():
         print(cartoonise.report())
     print(f"{plural(len(written), 'cartoon')} in {out_dir} ({len(skipped)} unreadable skipped); "
           f"side-by-side sheet: {sheet}")
+    if note:
+        print(f"note: {note}")
     if opts.eval:
         from utils.inference.evaluate import evaluate
-        evaluate([a for a, _ in pairs], [b for _, b in pairs], opts, out_dir, device)
+        evaluate([a for a, _ in pairs], [b for _, b in pairs], out_dir, device, opts.cartoon_dir, opts.predictor,
+                 opts.inception_weights)
 
 
 if __name__ == "__main__":

@@ -64,9 +64,9 @@ def main(argv=None):
         cartoon_batches = batches(cartoons, opts.batch_size, opts.seed + 1, start, **loader)
         step = start
         with distributed.guard(), contextlib.closing(superpixels), \
-                tqdm(range(start + 1, opts.total_iter + 1), initial=start, total=opts.total_iter, desc=prefix,
+                tqdm(initial=start, total=opts.total_iter, desc=prefix,
                      disable=not d.main) as bar:
-            for step in bar:
+            for step in range(start + 1, opts.total_iter + 1):
                 photo_batch, cartoon_batch = next(photo_batches), next(cartoon_batches)
                 skips.update(photo_batch)
                 skips.update(cartoon_batch)
@@ -79,8 +79,9 @@ def main(argv=None):
                 if d.main and (step % opts.sample_every == 0 or step == opts.total_iter):
                     run.sample(step, representations(photo[:4], G, superpixels))
                 state = lambda: training_state("train", opts, nets.parts(), precision, vgg=vgg.source)  # noqa: E731
-                if run.end_step(step, state, device):
-                    bar.n = step  # the bar counts the step a signal stopped at as done, like the checkpoint
+                stop = run.end_step(step, state, device)
+                bar.update()  # after the checkpoint: a stopped run's bar ends at the step it saved
+                if stop:
                     break
         run.finish(step, skips, "training")
     return run.exit_code

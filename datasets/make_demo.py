@@ -4,6 +4,7 @@
 
 photo/:   crops of scikit-image's ``astronaut`` (a real face photo) around the face, jittered in scale,
           position, brightness and mirrored.
+showcase/: whole scikit-image photos (astronaut, camera, chelsea, coffee) for the released model.
 cartoon/: crops of several scikit-image photos turned cartoon-like by a classical recipe: repeated
           edge-preserving (bilateral) smoothing, k-means colour quantisation, and dark edges from an adaptive
           threshold of the median-blurred luma.
@@ -18,6 +19,7 @@ from skimage import data
 from utils.image_io import write_image
 
 FACE_CENTRE = (220, 120)  # (x, y) of the astronaut's face in the 512×512 image
+SHOWCASE = ("astronaut", "camera", "chelsea", "coffee")
 CARTOON_SOURCES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "retina")
 
 
@@ -80,6 +82,9 @@ def main(argv=None):
                          ("cartoon", cartoon_crops(opts.num, opts.size, rng))):
         for i, image in enumerate(images):
             write_image(out / name / f"{i:04d}.png", image)
+    for name in SHOWCASE:
+        image = getattr(data, name)()
+        write_image(out / "showcase" / f"{name}.png", np.repeat(image[..., None], 3, 2) if image.ndim == 2 else image)
     print(f"demo set: {opts.num} photos in {out / 'photo'}, {opts.num} cartoons in {out / 'cartoon'}")
 
 

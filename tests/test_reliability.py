@@ -101,6 +101,8 @@ def test_sigint_saves_a_loadable_checkpoint_at_that_step(tmp_path, photo_dir, ca
     step = int(line.split("at step ")[1].split(";")[0])
     ckpt = load_checkpoint(tmp_path / "ck" / f"gen1_batch_{step}.pth", kind="train")
     assert ckpt["step"] == step >= 3
+    last_bar = [b for b in err.replace("\r", "\n").splitlines() if "/10000 " in b][-1]
+    assert f" {step}/10000 " in last_bar  # the progress bar's last state agrees with the message
 
 
 def test_nan_injected_into_one_step_is_skipped_and_the_run_continues(tmp_path, photo_dir, monkeypatch, capsys):

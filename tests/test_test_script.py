@@ -115,3 +115,30 @@ def test_eval_writes_face_metrics_and_says_why_fid_is_skipped(trained_checkpoint
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics["face"]["faces"] == 1 and 0 <= metrics["face"]["landmark_nme"]
     assert "missing.pth: Inception-v3 weights file not found" in metrics["fid_kid_skipped"]
+
+
+def test_align_and_strength_runs_get_their_own_folders_and_counts_read_right(trained_checkpoint, photos, tmp_path,
+                                                                            capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = ["--model", trained_checkpoint, "--input", photos / "a.png", "--device", "cpu"]
+    run(base)
+    run([*base, "--align"])
+    run([*base, "--strength", "0.5"])
+    out = capsys.readouterr().out
+    stem = trained_checkpoint.stem
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [stem, f"{stem}_align", f"{stem}_s0.5"]
+    assert "1 cartoon in" in out and "1 cartoons" not in out and "\n\n" not in out
+
+
+def test_a_short_training_run_is_captioned_as_a_pipeline_check(trained_checkpoint, photos, tmp_path, capsys):
+    run(["--model", trained_checkpoint, "--input", photos / "a.png", "--out", tmp_path / "o", "--device", "cpu"])
+    assert "only 2 training steps" in capsys.readouterr().out
+    sheet = read_image(tmp_path / "o" / "sheet.jpg")
+    assert (sheet[:28] < 100).any() and sheet.shape[0] == 28 + 256 + 8  # a caption strip above the sheet
+
+
+@pytest.mark.parametrize("strength", ["-0.1", "1.5"])
+def test_strength_out_of_range(strength, capsys):
+    with pytest.raises(SystemExit) as e:
+        run(["--model", "x.pth", "--strength", strength])
+    assert e.value.code == 2 and f"--strength {float(strength)}: must be between 0 and 1" in capsys.readouterr().err

@@ -176,3 +176,23 @@ def test_superpixel_process_pool_gives_the_same_steps_checkpoints_and_weights(tm
     a = load_checkpoint(tmp_path / "serial" / "ck" / "gen3_batch_4.pth")["G"]
     b = load_checkpoint(tmp_path / "pool" / "ck" / "gen3_batch_4.pth")["G"]
     assert all(torch.equal(a[k], b[k]) for k in a)  # started early, not stale: the same targets
+
+
+def test_says_which_pretrained_generator_it_picked_and_warns_of_a_newer_one(tmp_path, photo_dir, cartoon_dir,
+                                                                           vgg_file, capsys):
+    import os
+    pretrain.main(common(tmp_path, photo_dir, 4))  # pre_gen_batch_2 and _4
+    newer = tmp_path / "ck" / "pre_gen_batch_2.pth"
+    os.utime(newer, (newer.stat().st_atime, newer.stat().st_mtime + 60))  # written after _4
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 1, "--w5", "0"))
+    out = capsys.readouterr().out
+    assert f"generator initialised from {tmp_path / 'ck' / 'pre_gen_batch_4.pth'} (highest pretraining step" in out
+    assert "warning: pre_gen_batch_2.pth was written after pre_gen_batch_4.pth" in out
+
+
+def test_the_checkpoint_records_which_vgg_was_used(tmp_path, photo_dir, cartoon_dir, capsys):
+    pretrain.main(common(tmp_path, photo_dir, 1))
+    train.main([*common(tmp_path, photo_dir, 2), "--cartoon_dir", str(cartoon_dir), "--vgg_weights", "random",
+                "--model_version", "3", "--superpixel_workers", "0", "--w5", "0"])
+    assert load_checkpoint(tmp_path / "ck" / "gen3_batch_2.pth")["vgg"] == "random-lsuv-seed0"
+    assert "warning: --vgg_weights random" in capsys.readouterr().out

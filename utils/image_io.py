@@ -132,3 +132,13 @@ def contact_sheet(pairs: list[tuple[np.ndarray, np.ndarray]], cell: int = 256, p
         rows.append(np.concatenate([np.pad(t, ((pad, pad), (pad, pad), (0, 0)), constant_values=255)
                                     for t in row], 1))
     return np.concatenate(rows, 0)
+
+
+def with_caption(rgb: np.ndarray, text: str, height: int = 28) -> np.ndarray:
+    """A white strip with ``text`` (black, one line, shrunk to fit) above the picture."""
+    strip = np.full((height, rgb.shape[1], 3), 255, np.uint8)
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.55
+    width = cv2.getTextSize(text, font, scale, 1)[0][0]
+    scale *= min(1.0, (rgb.shape[1] - 16) / max(width, 1))
+    cv2.putText(strip, text, (8, height - 9), font, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([strip, rgb], 0)

@@ -67,6 +67,23 @@ def load_generator(path, device) -> Generator:
     return G.to(device).eval()
 
 
+SHORT_RUN = 2000  # White-box trains for tens of thousands of steps; fewer than this cannot make a cartoon model
+
+
+def caveat(path) -> str | None:
+    """What a sheet made with this checkpoint must say about it, or None: a pretraining (reconstruction) checkpoint,
+    or a training run of fewer than SHORT_RUN steps (a pipeline check, e.g. `make demo`'s minutes on a CPU)."""
+    ckpt = load_checkpoint(path)
+    step, kind = ckpt.get("step", 0), ckpt.get("kind")
+    if kind == "pretrain":
+        return f"{Path(path).name}: a pretraining checkpoint (step {step}) reconstructs the photo; not a cartoon model"
+    if kind == "train" and step < SHORT_RUN:
+        vgg = ckpt.get("vgg", "unrecorded")
+        return (f"{Path(path).name}: only {step} training steps (VGG19: {vgg}): a pipeline check, not a cartoon "
+                f"model; for real cartoons use --model whitebox")
+    return None
+
+
 def fit_size(h: int, w: int, max_side: int) -> tuple[int, int]:
     """Shrink so the long side is at most ``max_side`` (never enlarge); at least 4 pixels a side."""
     scale = min(1.0, max_side / max(h, w))

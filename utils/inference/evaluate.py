@@ -1,4 +1,5 @@
-"""test.py --eval: face metrics (always, offline) and FID/KID (when Inception-v3 weights are available)."""
+"""test.py --eval: face metrics and stylisation measures (always, offline) and FID/KID (when Inception-v3
+weights are available)."""
 import json
 from pathlib import Path
 
@@ -8,17 +9,24 @@ from utils.errors import UserError
 from utils.faces.metrics import FaceMetrics
 from utils.image_io import BadImage, list_images, read_image
 from utils.inference.fid import InceptionFeatures, features, fid, kid, load_inception_state
+from utils.inference.stylization import stylization
 
 
-def evaluate(photos: list[np.ndarray], cartoons: list[np.ndarray], opts, out_dir: Path, device,
-             max_reference: int = 2000) -> dict:
-    """Write {out_dir}/metrics.json and print it. FID/KID are left out, with the reason, when offline."""
-    metrics = {"face": FaceMetrics(opts.predictor)(photos, cartoons)}
+def evaluate(photos: list[np.ndarray], cartoons: list[np.ndarray], out_dir: Path, device, cartoon_dir=None,
+             predictor: str | None = None, inception_weights: str | None = None, max_reference: int = 2000) -> dict:
+    """Write {out_dir}/metrics.json and print it. FID/KID are left out, with the reason, when offline; the
+    reference cartoons' flat share only when ``cartoon_dir`` holds images."""
+    metrics = {"face": FaceMetrics(predictor)(photos, cartoons)}
     try:
-        model = InceptionFeatures(load_inception_state(opts.inception_weights)).to(device)
-        style, skipped = read_reference(opts.cartoon_dir, max_reference)
+        reference = read_reference(cartoon_dir, 100)[0] if cartoon_dir else []
+    except UserError:
+        reference = []
+    metrics["stylization"] = stylization(photos, cartoons, reference)
+    try:
+        model = InceptionFeatures(load_inception_state(inception_weights)).to(device)
+        style, skipped = read_reference(cartoon_dir, max_reference)
         if skipped:
-            print(f"FID/KID: {skipped} unreadable file(s) in {opts.cartoon_dir} skipped")
+            print(f"FID/KID: {skipped} unreadable file(s) in {cartoon_dir} skipped")
         f_cartoon, f_photo, f_style = (features(model, images, device) for images in (cartoons, photos, style))
         kid_mean, kid_std = kid(f_cartoon, f_style)
         metrics.update(fid_to_cartoon_set=fid(f_cartoon, f_style), kid_to_cartoon_set=kid_mean,
@@ -36,7 +44,7 @@ def evaluate(photos: list[np.ndarray], cartoons: list[np.ndarray], opts, out_dir
 
 def read_reference(folder, limit: int) -> tuple[list[np.ndarray], int]:
     """The first ``limit`` readable images of the cartoon set, and how many unreadable files were skipped."""
-    files = list_images(folder) if Path(folder).is_dir() else []
+    files = list_images(folder) if folder and Path(folder).is_dir() else []
     if not files:
         raise UserError(f"{folder}: no cartoon images for FID/KID (pass --cartoon_dir)")
     images, skipped = [], 0

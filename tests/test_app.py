@@ -1,0 +1,134 @@
+"""The web demo, started as a subprocess on a free 127.0.0.1 port with a tiny checkpoint (no download): through
+its API with gradio_client, and in a real browser (Debian's headless Chromium driven by selenium)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from utils.image_io import read_image
+
+gradio_client = pytest.importorskip("gradio_client", reason="gradio is not installed (pip install -r requirements.txt)")
+REPO = Path(__file__).resolve().parents[1]
+# a tiny random generator; TEST_APP_CHECKPOINT=PATH runs the same tests on another (the README's screenshot was
+# taken by test_in_a_real_browser... with the released model and TEST_APP_SCREENSHOT=docs/app.png)
+CHECKPOINT = Path(os.environ.get("TEST_APP_CHECKPOINT", REPO / "tests" / "fixtures" / "gen7_batch_1.pth"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("app") / "log.txt"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GRADIO_ANALYTICS_ENABLED": "False"}
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--checkpoint", str(CHECKPOINT), "--port",
+                                 str(port), "--device", "cpu"], cwd=REPO, env=env, stdout=out, stderr=out)
+    url, t0 = f"http://127.0.0.1:{port}/", time.time()
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            assert proc.poll() is None, log.read_text()
+            assert time.time() - t0 < 120, "the app did not start in 2 minutes"
+            time.sleep(0.5)
+    print(f"app answered {time.time() - t0:.1f} s after start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def astronaut(tmp_path_factory):
+    path = tmp_path_factory.mktemp("in") / "astronaut.png"
+    cv2.imwrite(str(path), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    return path
+
+
+def call(client, path, faces=True, strength=1.0, size=256):
+    return client.predict(gradio_client.handle_file(str(path)), str(CHECKPOINT), faces, strength, size,
+                          api_name="/cartoonise")
+
+
+def test_api_returns_the_cartoon_at_the_photo_size(app, astronaut):
+    client = gradio_client.Client(app, verbose=False)
+    before, after, download, info = call(client, astronaut)
+    photo, cartoon = read_image(before), read_image(after)
+    assert cartoon.shape == photo.shape == (512, 512, 3)
+    assert np.array_equal(read_image(download), cartoon)
+    assert np.abs(cartoon.astype(int) - photo).mean() > 3 and "1 face(s) blended in" in info
+    _, same, _, _ = call(client, astronaut, faces=False, strength=0.0)
+    assert np.array_equal(read_image(same), photo)  # strength 0: the photo back
+
+
+def test_bad_upload_is_a_message_and_the_server_keeps_answering(app, astronaut, tmp_path):
+    client = gradio_client.Client(app, verbose=False)
+    bad = tmp_path / "broken.png"
+    bad.write_text("not an image")
+    with pytest.raises(Exception, match="cannot identify image file .*broken.png"):  # Gradio's own decoding
+        call(client, bad)
+    assert read_image(call(client, astronaut, faces=False)[1]).shape == (512, 512, 3)
+
+
+def test_huge_upload_is_shrunk_not_fatal(app, tmp_path):
+    client = gradio_client.Client(app, verbose=False)
+    big = tmp_path / "big.png"
+    cv2.imwrite(str(big), np.full((4500, 9000, 3), 128, np.uint8))  # 40 megapixels
+    _, after, _, info = call(client, big, faces=False)
+    assert read_image(after).shape == (2048, 4096, 3) and "shrunk from 9000×4500 to 4096×2048" in info
+
+
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.skip("no system Chromium/chromedriver (apt-get install chromium chromium-driver; .ci/run does)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1450"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def test_in_a_real_browser_upload_click_and_see_the_cartoon(app, astronaut, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser()
+    try:
+        driver.get(app)
+        wait = WebDriverWait(driver, 90)
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#photo input[type=file]")))
+        driver.find_element(By.CSS_SELECTOR, "#photo input[type=file]").send_keys(str(astronaut))
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#photo img")))
+        driver.find_element(By.CSS_SELECTOR, "#go").click()
+        img = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#after img")))
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#info textarea").get_attribute("value"))
+        shown = np.frombuffer(urllib.request.urlopen(img.get_attribute("src")).read(), np.uint8)
+        cartoon = cv2.cvtColor(cv2.imdecode(shown, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        assert cartoon.shape == (512, 512, 3)
+        assert np.abs(cartoon.astype(int) - data.astronaut()).mean() > 3  # shown, and not the photo
+        assert driver.save_screenshot(str(tmp_path / "app.png"))
+        print(f"screenshot: {tmp_path / 'app.png'}")
+        if os.environ.get("TEST_APP_SCREENSHOT"):
+            shutil.copy(tmp_path / "app.png", os.environ["TEST_APP_SCREENSHOT"])
+    finally:
+        driver.quit()

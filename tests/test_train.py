@@ -99,12 +99,14 @@ def train_args(root, photo_dir, cartoon_dir, vgg_file, total, *extra):
             "--model_version", "3", "--superpixel_workers", "0", *extra]
 
 
-def test_resume_reproduces_the_unbroken_run(tmp_path, photo_dir, cartoon_dir, vgg_file):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_resume_reproduces_the_unbroken_run(tmp_path, photo_dir, cartoon_dir, vgg_file, precision):
     for root in (tmp_path / "a", tmp_path / "b"):
         pretrain.main(common(root, photo_dir, 2))
-    train.main(train_args(tmp_path / "a", photo_dir, cartoon_dir, vgg_file, 4))
-    train.main(train_args(tmp_path / "b", photo_dir, cartoon_dir, vgg_file, 2))
-    train.main(train_args(tmp_path / "b", photo_dir, cartoon_dir, vgg_file, 4, "--checkpoint", "2"))
+    flags = ["--precision", precision, "--channels_last", "on" if precision == "bf16" else "off"]
+    train.main(train_args(tmp_path / "a", photo_dir, cartoon_dir, vgg_file, 4, *flags))
+    train.main(train_args(tmp_path / "b", photo_dir, cartoon_dir, vgg_file, 2, *flags))
+    train.main(train_args(tmp_path / "b", photo_dir, cartoon_dir, vgg_file, 4, "--checkpoint", "2", *flags))
     a = load_checkpoint(tmp_path / "a" / "ck" / "gen3_batch_4.pth", kind="train")
     b = load_checkpoint(tmp_path / "b" / "ck" / "gen3_batch_4.pth", kind="train")
     for part in ("G", "D_texture", "D_surface"):

@@ -1,39 +1,43 @@
-"""Speed and memory figures on whatever device is present:  python -m bench [--quick]
+"""Speed figures on whatever device is present:  python -m bench [--quick] [--model whitebox]
 
-Prints a table and writes bench/results/{device}-{date}.json:
-- training steps/s of this project's path (one persistent loader, superpixels started before the VGG and D
-  forwards, on worker processes or the torch SLIC) and of the straightforward synchronous path (a new loader
-  iterator every step, skimage SLIC serially on the critical path, fp32), on the same data, and their ratio;
-- a breakdown of one training step (data, G forward, superpixel, VGG, D, backward, optimiser);
-- inference images/s and ms/image at 128/256/512/720 (G + the guided filter, no grad);
-- peak memory (CPU RSS, GPU max allocated).
-Data: --photo_dir/--cartoon_dir, else a demo set built in a temporary folder.
+Prints a table and writes a new bench/results/{cpu|cuda}-{date}T{time}.json each run (never overwriting one):
+- the machine: CPU model and vector flags (or the GPU), torch, what --precision auto picks here;
+- training steps/s, batch 4 at 128² on CPU (16 at 256² on GPU): the seed-equivalent synchronous path (a new
+  loader iterator every step, SLIC serially in the step, fp32) and this project's path in each precision and
+  memory layout, with the achieved GFLOP/s (FLOPs of one step counted once by torch's FlopCounterMode from the
+  layer shapes: G, VGG19 to conv4_4 ×3, both discriminators, forward and backward);
+- inference ms/image at 128–720² per precision/layout (G + guided filter), with GFLOP/s; test.py's path for a
+  512² photo; ONNX Runtime on the exported graph; bf16 against fp32 on real photos, in levels of 255;
+- the two no-grad VGG forwards (photo, superpixel target) as one batched call against two calls.
+Data: --photo_dir/--cartoon_dir, else a demo set built in a temporary folder (removed at the end).
 """
 import argparse
-import contextlib
 import datetime
 import json
-import platform
 import resource
 import tempfile
 import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
+from skimage import data
 from torch.utils.data import DataLoader
+from torch.utils.flop_counter import FlopCounterMode
 
 from datasets.folder import ImageFolder, batches
-from losses.adversarial import lsgan_g_loss
 from losses.superpixel import Superpixels
-from losses.surface import surface
-from losses.texture import color_shift, color_shift_weights
 from losses.weights import LossWeights
 from models.discriminator import PatchDiscriminator
-from models.generator import TEST_EPS, TRAIN_EPS, Generator, cartoonize
-from models.vgg import VGGFeatures
-from utils.runtime import Precision
+from models.generator import TEST_EPS, Generator, cartoonize
+from models.vgg import lsuv_vgg
+from utils.image_io import to_batch
+from utils.inference.cartoonise import Cartooniser, load_generator
+from utils.runtime import Precision, cpu_name, native_bf16_cpu, resolve_precision
 from utils.training.steps import Nets, train_step
+
+PEAK_TFLOPS = {"H100": {"fp32": 67, "bf16": 989}, "H200": {"fp32": 67, "bf16": 989}}  # dense, SXM datasheets
 
 
 def sync(device):
@@ -41,43 +45,47 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def build_nets(device, channels_last=False) -> Nets:
-    G, Dt, Ds, vgg = Generator(), PatchDiscriminator(1), PatchDiscriminator(3), VGGFeatures()  # VGG speed does
-    nets = [m.to(device) for m in (G, Dt, Ds, vgg)]                                           # not need weights
-    if channels_last:
-        for m in nets:
-            m.to(memory_format=torch.channels_last)
-    G, Dt, Ds, vgg = nets
+def build_nets(precision: Precision) -> Nets:
+    torch.manual_seed(0)
+    G, Dt, Ds = (precision.layout(m.to(precision.device)) for m in (Generator(), PatchDiscriminator(1),
+                                                                     PatchDiscriminator(3)))
+    vgg = precision.layout(lsuv_vgg().to(precision.device))  # speed does not depend on the weights' values
     return Nets(G, Dt, Ds, vgg, torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.99)),
                 torch.optim.Adam([*Dt.parameters(), *Ds.parameters()], 2e-4, betas=(0.5, 0.99)))
 
 
-def train_rate(device, photos, cartoons, batch, steps, warmup, pipelined, workers, sp_workers, amp="fp32",
-               channels_last=False, method="skimage") -> dict:
-    """Steps/s over ``steps`` steps after ``warmup``: the project's path, or the synchronous baseline."""
-    torch.manual_seed(0)
-    nets, precision, weights = build_nets(device, channels_last), Precision(device, amp), LossWeights()
-    pin = device.type == "cuda"
+def step_gflop(device, batch: int, size: int) -> float:
+    """FLOPs of one training step (fp32), counted from the operators' shapes, in GFLOP."""
+    nets, precision = build_nets(Precision(device)), Precision(device)
+    x = torch.rand(batch, 3, size, size, device=device) * 2 - 1
+    with FlopCounterMode(display=False) as counter:
+        train_step(x, x, nets, LossWeights(), precision, Superpixels(0))
+    return counter.get_total_flops() / 1e9
+
+
+def train_rate(device, photos, cartoons, batch, steps, warmup, precision: Precision, pipelined=True, workers=1,
+               sp_workers=1, method="skimage") -> dict:
+    """Steps/s over ``steps`` steps after ``warmup``: the project's path, or the seed's synchronous one."""
+    nets, weights, pin = build_nets(precision), LossWeights(), device.type == "cuda"
     if pipelined:
         photo_it = batches(photos, batch, 0, workers=workers, pin_memory=pin)
         cartoon_it = batches(cartoons, batch, 1, workers=workers, pin_memory=pin)
         nxt = lambda: (next(photo_it), next(cartoon_it))  # noqa: E731
         superpixels = Superpixels(sp_workers, method=method)
     else:  # the seed's pattern: next(iter(loader)) every step, SLIC serially in the training process
-        cv2.setNumThreads(1)  # fork safety, as in datasets.folder.batches
+        cv2.setNumThreads(1)
         photo_dl = DataLoader(photos, batch, shuffle=True, num_workers=workers, drop_last=True)
         cartoon_dl = DataLoader(cartoons, batch, shuffle=True, num_workers=workers, drop_last=True)
         nxt = lambda: (next(iter(photo_dl)), next(iter(cartoon_dl)))  # noqa: E731
-        superpixels = Superpixels(0, method="skimage")
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+        superpixels = Superpixels(0)
     try:
         for i in range(warmup + steps):
             if i == warmup:
                 sync(device)
                 t0 = time.perf_counter()
             p, c = nxt()
-            photo = p["image"].to(device, non_blocking=True).contiguous(memory_format=fmt)
-            cartoon = c["image"].to(device, non_blocking=True).contiguous(memory_format=fmt)
+            photo = precision.layout(p["image"].to(device, non_blocking=True))
+            cartoon = precision.layout(c["image"].to(device, non_blocking=True))
             train_step(photo, cartoon, nets, weights, precision, superpixels)
         sync(device)
         dt = time.perf_counter() - t0
@@ -86,94 +94,76 @@ def train_rate(device, photos, cartoons, batch, steps, warmup, pipelined, worker
     return {"steps_per_s": steps / dt, "ms_per_step": 1000 * dt / steps}
 
 
-def breakdown(device, photos, cartoons, batch, repeats) -> dict:
-    """Milliseconds of each part of one training step, each part timed on its own (device synced)."""
-    nets = build_nets(device)
-    superpixels = Superpixels(0)
-    loader = batches(photos, batch, 0)
-    photo = next(loader)["image"].to(device)
-    cartoon = next(batches(cartoons, batch, 1))["image"].to(device)
-    G, vgg = nets.G, nets.vgg
-    fake = cartoonize(G, photo, TRAIN_EPS)
-    w = color_shift_weights(device)
-
-    def g_loss():
-        f = cartoonize(G, photo, TRAIN_EPS)
-        return (lsgan_g_loss(nets.D_surface(surface(f))) + lsgan_g_loss(nets.D_texture(color_shift(f, w)))
-                + vgg(f).abs().mean())
-
-    parts = {
-        "data (persistent loader)": lambda: next(loader),
-        "G forward + guided filter": lambda: cartoonize(G, photo, TRAIN_EPS),
-        "superpixel (skimage, serial)": lambda: superpixels(fake),
-        "VGG19 forward x3": lambda: [vgg(photo), vgg(fake), vgg(fake)],
-        "D forwards (G and D steps)": lambda: [nets.D_surface(torch.cat([surface(cartoon), surface(fake)])),
-                                              nets.D_texture(torch.cat([color_shift(cartoon, w),
-                                                                        color_shift(fake, w)]))],
-        "backward (G loss)": lambda: g_loss().backward(),
-        "optimiser steps": lambda: [nets.opt_G.step(), nets.opt_D.step()],
-    }
-    out = {}
-    for name, fn in parts.items():
-        ctx = torch.no_grad() if "backward" not in name and "optimiser" not in name else contextlib.nullcontext()
-        with ctx:
-            fn()
-            sync(device)
-            t0 = time.perf_counter()
-            for _ in range(repeats):
-                fn()
-            sync(device)
-        out[name] = 1000 * (time.perf_counter() - t0) / repeats
-    out["backward (G loss)"] -= out["G forward + guided filter"] + out["VGG19 forward x3"] / 3  # forward part
-    return out
-
-
-def inference(device, sizes, batch, repeats, half=False) -> dict:
-    G = Generator().to(device).eval()
-    out = {}
-    for size in sizes:
-        x = torch.rand(batch, 3, size, size, device=device) * 2 - 1
-        with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=half):
-            cartoonize(G, x, TEST_EPS)
-            sync(device)
-            t0 = time.perf_counter()
-            for _ in range(repeats):
-                cartoonize(G, x, TEST_EPS)
-            sync(device)
-        dt = (time.perf_counter() - t0) / repeats
-        out[str(size)] = {"batch": batch, "images_per_s": batch / dt, "ms_per_image": 1000 * dt / batch}
-    return out
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return f"{platform.machine()} CPU"
-
-
-def end_to_end_ms(device, side: int, repeats: int) -> float:
-    """test.py's per-photo path: uint8 photo in, resize/pad, G + guided filter, crop, uint8 cartoon out."""
-    import numpy as np
-
-    from utils.inference.cartoonise import Cartooniser
-    photo = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
-    run = Cartooniser(Generator().to(device).eval(), device, max_side=720, batch_size=1)
-    run([photo])
+def timed(fn, device, repeats: int) -> float:
+    """Seconds per call, after one warm-up call."""
+    fn()
+    sync(device)
     t0 = time.perf_counter()
     for _ in range(repeats):
-        run([photo])
-    return 1000 * (time.perf_counter() - t0) / repeats
+        fn()
+    sync(device)
+    return (time.perf_counter() - t0) / repeats
 
 
-def demo_folders() -> tuple[Path, Path]:
-    from datasets.make_demo import main as make_demo
-    root = Path(tempfile.mkdtemp(prefix="bench-demo-"))
-    make_demo(["--out", str(root), "--num", "32"])
-    return root / "photo", root / "cartoon"
+@torch.inference_mode()
+def inference(device, G, sizes, batch, repeats, precision: Precision) -> dict:
+    G = precision.layout(G)
+    out = {}
+    for size in sizes:
+        x = precision.layout(torch.rand(batch, 3, size, size, device=device) * 2 - 1)
+        with FlopCounterMode(display=False) as counter:
+            cartoonize(G, x, TEST_EPS)
+        with precision.autocast():
+            dt = timed(lambda: cartoonize(G, x, TEST_EPS), device, repeats)
+        gflop = counter.get_total_flops() / 1e9
+        out[str(size)] = {"batch": batch, "ms_per_image": 1000 * dt / batch, "gflop_per_s": gflop / dt}
+    return out
+
+
+def real_photos(side: int) -> list[np.ndarray]:
+    images = [getattr(data, n)() for n in ("astronaut", "chelsea", "coffee", "camera")]
+    images = [np.repeat(im[..., None], 3, 2) if im.ndim == 2 else im[..., :3] for im in images]
+    return [cv2.resize(im, (side, side), interpolation=cv2.INTER_AREA) for im in images]
+
+
+def bf16_vs_fp32(G, device) -> dict:
+    """test.py's uint8 outputs in bf16 + channels_last against fp32, on real photos at 512²."""
+    photos = real_photos(512)
+    fp32 = Cartooniser(G, device, 720, Precision(device, "fp32"))(photos)
+    bf16 = Cartooniser(G, device, 720, Precision(device, "bf16", True))(photos)
+    diff = np.stack([np.abs(a.astype(int) - b) for a, b in zip(fp32, bf16)])
+    return {"mean_levels": float(diff.mean()), "max_levels": int(diff.max()), "photos": len(photos)}
+
+
+def onnx_runtime(G, device, repeats) -> dict:
+    """ONNX Runtime (CPU, fp32) on the exported graph against PyTorch fp32, one 512² photo."""
+    try:
+        import onnxruntime as ort
+
+        from utils.inference.export import export_onnx
+    except ImportError as e:
+        return {"skipped": str(e)}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export_onnx(G.cpu().float(), Path(tmp) / "g.onnx")
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        x = to_batch(real_photos(512)[:1])
+        got = session.run(None, {"photo": x.numpy()})[0]
+        dt = timed(lambda: session.run(None, {"photo": x.numpy()}), torch.device("cpu"), repeats)
+    with torch.inference_mode():
+        want = cartoonize(G.cpu(), x, TEST_EPS).numpy()
+    G.to(device)
+    return {"ms_per_image": 1000 * dt, "max_abs_diff_vs_torch": float(np.abs(got - want).max())}
+
+
+@torch.no_grad()
+def vgg_batching(device, batch, size, repeats, precision: Precision) -> dict:
+    """The two no-grad VGG forwards of a step (photo, superpixel target): two calls against one batched call."""
+    vgg = precision.layout(lsuv_vgg().to(device))
+    a, b = (precision.layout(torch.rand(batch, 3, size, size, device=device)) for _ in range(2))
+    with precision.autocast():
+        two = timed(lambda: (vgg(a), vgg(b)), device, repeats)
+        one = timed(lambda: vgg(torch.cat([a, b])), device, repeats)
+    return {"two_calls_ms": 1000 * two, "one_batched_call_ms": 1000 * one, "speedup": two / one}
 
 
 def table(rows) -> str:
@@ -183,9 +173,10 @@ def table(rows) -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="fewer steps and sizes (under 2 minutes on CPU)")
+    p.add_argument("--quick", action="store_true", help="fewer steps and sizes (about 2 minutes on a 2-core CPU)")
     p.add_argument("--photo_dir")
     p.add_argument("--cartoon_dir")
+    p.add_argument("--model", default=None, help="a generator (name or path) for the inference rows; else random")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--batch_size", type=int, default=None, help="default: 16 on GPU, 4 on CPU")
     p.add_argument("--image_size", type=int, default=None, help="default: 256 on GPU, 128 on CPU")
@@ -194,68 +185,98 @@ def main(argv=None):
     opts = p.parse_args(argv)
     device = torch.device(opts.device)
     gpu = device.type == "cuda"
-    if gpu:
-        torch.backends.cudnn.benchmark = True
-    batch = opts.batch_size or (16 if gpu else 4)
-    size = opts.image_size or (256 if gpu else 128)
+    torch.backends.cudnn.benchmark = gpu
+    batch, size = opts.batch_size or (16 if gpu else 4), opts.image_size or (256 if gpu else 128)
     cores = len(__import__("os").sched_getaffinity(0))
     workers = opts.workers if opts.workers is not None else min(8, max(1, cores // 2))
     sp_workers = max(1, cores - 2 * workers) if cores > 2 else 1
-    steps, warmup = (4, 2) if opts.quick else (20, 5)
-    if opts.photo_dir and opts.cartoon_dir:
-        photo_dir, cartoon_dir = Path(opts.photo_dir), Path(opts.cartoon_dir)
-    else:
-        photo_dir, cartoon_dir = demo_folders()
-    photos, cartoons = ImageFolder(photo_dir, size), ImageFolder(cartoon_dir, size)
+    steps, warmup, repeats = (4, 2, 2) if opts.quick else (12, 3, 5)
     name = torch.cuda.get_device_name(device) if gpu else cpu_name()
-    result = {"device": name, "cores": cores, "date": datetime.date.today().isoformat(), "torch": torch.__version__,
-              "batch_size": batch, "image_size": size, "workers": workers, "superpixel_workers": sp_workers,
-              "data": str(photo_dir)}
+    native = gpu or native_bf16_cpu()
+    auto = resolve_precision(device)
+    now = datetime.datetime.now()
+    result = {"device": name, "date": now.isoformat(timespec="seconds"), "torch": torch.__version__,
+              "auto": f"{auto[0]}, {'channels_last' if auto[1] else 'contiguous'} ({auto[2]})",
+              "batch_size": batch, "image_size": size, "workers": workers, "superpixel_workers": sp_workers}
+    variants = {"fp32": ("fp32", False), "fp32 + channels_last": ("fp32", True)}
+    if native:
+        variants["bf16 + channels_last"] = ("bf16", True)
+    else:
+        result["bf16_skipped"] = "no native bf16 on this CPU (emulated bf16 ran a VGG19 forward 130× slower)"
 
-    train = {}
-    baseline = train_rate(device, photos, cartoons, batch, steps, warmup, False, workers, 0)
-    train["synchronous baseline"] = baseline
-    train["project path"] = train_rate(device, photos, cartoons, batch, steps, warmup, True, workers, sp_workers,
-                                       method="torch" if gpu else "skimage")
-    if gpu:  # each switch measured on its own; CPU has no fast bf16 and channels_last is slower there
-        train["+ bf16 autocast"] = train_rate(device, photos, cartoons, batch, steps, warmup, True, workers,
-                                              sp_workers, amp="bf16", method="torch")
-        train["+ bf16 + channels_last"] = train_rate(device, photos, cartoons, batch, steps, warmup, True, workers,
-                                                     sp_workers, amp="bf16", channels_last=True, method="torch")
-        train["skimage SLIC in processes"] = train_rate(device, photos, cartoons, batch, steps, warmup, True,
-                                                        workers, sp_workers, amp="bf16", method="skimage")
+    with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
+        if opts.photo_dir and opts.cartoon_dir:
+            photo_dir, cartoon_dir = Path(opts.photo_dir), Path(opts.cartoon_dir)
+        else:
+            from datasets.make_demo import main as make_demo
+            make_demo(["--out", tmp, "--num", "32"])
+            photo_dir, cartoon_dir = Path(tmp) / "photo", Path(tmp) / "cartoon"
+        photos, cartoons = ImageFolder(photo_dir, size), ImageFolder(cartoon_dir, size)
+        result["gflop_per_step"] = gflop = step_gflop(device, batch, size)
+        method = "torch" if gpu else "skimage"
+        train = {"seed-equivalent synchronous, fp32": train_rate(device, photos, cartoons, batch, steps, warmup,
+                                                                 Precision(device), False, workers)}
+        for label, (prec, cl) in variants.items():
+            train[f"project, {label}"] = train_rate(device, photos, cartoons, batch, steps, warmup,
+                                                    Precision(device, prec, cl), True, workers, sp_workers, method)
+        if gpu:
+            train["project, bf16 + channels_last, skimage SLIC in processes"] = train_rate(
+                device, photos, cartoons, batch, steps, warmup, Precision(device, "bf16", True), True, workers,
+                sp_workers, "skimage")
+    seed = train["seed-equivalent synchronous, fp32"]["steps_per_s"]
+    for row in train.values():
+        row["gflop_per_s"], row["vs_seed_path"] = gflop * row["steps_per_s"], row["steps_per_s"] / seed
     result["train"] = train
-    best = max(v["steps_per_s"] for k, v in train.items() if k != "synchronous baseline")
-    result["speedup_vs_baseline"] = best / baseline["steps_per_s"]
-    result["breakdown_ms"] = breakdown(device, photos, cartoons, batch, 2 if opts.quick else 5)
+
+    G = (load_generator(__import__("utils.inference.pretrained", fromlist=["x"]).resolve_model(opts.model), device)
+         if opts.model else Generator().to(device).eval())
+    result["inference_model"] = opts.model or "random weights"
     sizes = (128, 256, 512) if opts.quick else (128, 256, 512, 720)
     inf_batch = 64 if gpu else 1
-    result["inference"] = inference(device, sizes, inf_batch, 2 if opts.quick else 5)
-    result["test_py_512_ms_per_photo"] = end_to_end_ms(device, 512, 2 if opts.quick else 5)
-    if gpu:
-        result["inference_fp16"] = inference(device, sizes, inf_batch, 5, half=True)
-        result["gpu_max_allocated_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+    result["inference"] = {label: inference(device, G, sizes, inf_batch, repeats, Precision(device, prec, cl))
+                           for label, (prec, cl) in variants.items()}
+    photo = real_photos(512)[0]
+    for label, (prec, cl) in {"auto": auto[:2], "fp32": ("fp32", False)}.items():
+        run = Cartooniser(G, device, 720, Precision(device, *((prec, cl) if label == "fp32" else auto[:2])), 1)
+        result[f"test_py_512_ms_{label}"] = 1000 * timed(lambda: run([photo]), device, repeats)
+    if native:
+        result["bf16_vs_fp32_512"] = bf16_vs_fp32(G, device)
+    if not gpu:
+        result["onnxruntime_512"] = onnx_runtime(G, device, repeats)
+    best = "bf16 + channels_last" if native else "fp32"
+    result["vgg_no_grad_batching"] = vgg_batching(device, batch, size, repeats, Precision(device, *variants[best]))
     result["cpu_peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    peak = next((v for k, v in PEAK_TFLOPS.items() if k in name), None) if gpu else None
 
-    rows = [("device", f"{name} ({cores} cores), torch {torch.__version__}"),
-            ("training", f"batch {batch}, {size}², {workers} loader workers, {sp_workers} superpixel workers")]
-    rows += [(f"  {k}", f"{v['steps_per_s']:.3f} steps/s ({v['ms_per_step']:.0f} ms/step)") for k, v in train.items()]
-    rows.append(("  speed-up over the synchronous path", f"{result['speedup_vs_baseline']:.2f}×"))
-    rows.append(("breakdown of one step", ""))
-    rows += [(f"  {k}", f"{v:.1f} ms") for k, v in result["breakdown_ms"].items()]
-    rows.append((f"inference (batch {inf_batch}, G + guided filter)", ""))
-    for key in ("inference", "inference_fp16"):
-        for s, v in result.get(key, {}).items():
-            tag = " fp16" if key.endswith("fp16") else ""
-            rows.append((f"  {s}²{tag}", f"{v['images_per_s']:.1f} images/s ({v['ms_per_image']:.1f} ms/image)"))
-    rows.append(("test.py path, one 512² photo", f"{result['test_py_512_ms_per_photo']:.0f} ms"))
+    rows = [("device", f"{name}, torch {torch.__version__}"), ("--precision auto picks", result["auto"]),
+            ("training", f"batch {batch}, {size}², {gflop:.0f} GFLOP/step, {workers} loader / {sp_workers} "
+                         f"superpixel workers" + (f"; peak {peak}" if peak else "; peak FLOP/s: not known here"))]
+    rows += [(f"  {k}", f"{v['steps_per_s']:.3f} steps/s ({v['ms_per_step']:.0f} ms), {v['gflop_per_s']:.0f} "
+                        f"GFLOP/s, {v['vs_seed_path']:.2f}× the seed path") for k, v in train.items()]
+    if "bf16_skipped" in result:
+        rows.append(("  bf16", result["bf16_skipped"]))
+    rows.append((f"inference, batch {inf_batch}, G + guided filter ({result['inference_model']})", ""))
+    for label, per_size in result["inference"].items():
+        rows += [(f"  {s}², {label}", f"{v['ms_per_image']:.1f} ms/image, {v['gflop_per_s']:.0f} GFLOP/s")
+                 for s, v in per_size.items()]
+    rows.append(("test.py path, one 512² photo", f"auto {result['test_py_512_ms_auto']:.0f} ms, fp32 "
+                                                 f"{result['test_py_512_ms_fp32']:.0f} ms"))
+    if "onnxruntime_512" in result and "ms_per_image" in result["onnxruntime_512"]:
+        o = result["onnxruntime_512"]
+        rows.append(("ONNX Runtime fp32, 512²",
+                     f"{o['ms_per_image']:.0f} ms (max |Δ| vs torch {o['max_abs_diff_vs_torch']:.1e})"))
+    if "bf16_vs_fp32_512" in result:
+        b = result["bf16_vs_fp32_512"]
+        rows.append(("bf16 vs fp32 output, 4 real photos 512²",
+                     f"mean {b['mean_levels']:.2f}, max {b['max_levels']} levels of 255"))
+    v = result["vgg_no_grad_batching"]
+    rows.append(("VGG no-grad forwards: 2 calls / 1 batched",
+                 f"{v['two_calls_ms']:.0f} / {v['one_batched_call_ms']:.0f} ms ({v['speedup']:.2f}×)"))
     rows.append(("peak CPU RSS", f"{result['cpu_peak_rss_gib']:.2f} GiB"))
-    if gpu:
-        rows.append(("peak GPU allocated", f"{result['gpu_max_allocated_gib']:.2f} GiB"))
     print(table(rows))
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{'cuda' if gpu else 'cpu'}-{result['date']}.json"
+    path = out / f"{'cuda' if gpu else 'cpu'}-{now.strftime('%Y-%m-%dT%H%M%S')}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written {path}")
 

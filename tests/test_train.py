@@ -198,3 +198,26 @@ def test_the_checkpoint_records_which_vgg_was_used(tmp_path, photo_dir, cartoon_
                 "--model_version", "3", "--superpixel_workers", "0", "--w5", "0"])
     assert load_checkpoint(tmp_path / "ck" / "gen3_batch_2.pth")["vgg"] == "random-lsuv-seed0"
     assert "warning: --vgg_weights random" in capsys.readouterr().out
+
+
+def test_batched_vgg_targets_give_the_terms_of_separate_forwards():
+    """Photo and superpixel target share one VGG call in train_step; the terms equal two separate calls."""
+    from losses.content import content_loss
+    from losses.structure import structure_loss
+    from losses.superpixel import Pending
+    from models.generator import TRAIN_EPS, cartoonize
+
+    nets = make_nets(8)
+    photo, target = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+
+    class Fixed:
+        def submit(self, _):
+            return Pending(lambda: target)
+
+    with torch.no_grad():
+        fake = cartoonize(nets.G, photo, TRAIN_EPS)
+        want_content = content_loss(nets.vgg(photo), nets.vgg(fake)).item()
+        want_structure = structure_loss(nets.vgg(target), nets.vgg(fake)).item()
+    out = train_step(photo, photo, nets, LossWeights(), Precision(torch.device("cpu")), Fixed())
+    assert out["content"] == pytest.approx(want_content, rel=1e-5)
+    assert out["structure"] == pytest.approx(want_structure, rel=1e-5)

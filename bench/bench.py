@@ -22,17 +22,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from skimage import data
 from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
 from datasets.folder import ImageFolder, batches
+from datasets.make_demo import SHOWCASE
 from losses.superpixel import Superpixels
 from losses.weights import LossWeights
 from models.discriminator import PatchDiscriminator
 from models.generator import TEST_EPS, Generator, cartoonize
 from models.vgg import lsuv_vgg
-from utils.image_io import to_batch
+from utils.image_io import skimage_photo, to_batch
 from utils.inference.cartoonise import Cartooniser, load_generator
 from utils.runtime import Precision, cpu_name, native_bf16_cpu, resolve_precision
 from utils.training.steps import Nets, train_step
@@ -121,9 +121,7 @@ def inference(device, G, sizes, batch, repeats, precision: Precision) -> dict:
 
 
 def real_photos(side: int) -> list[np.ndarray]:
-    images = [getattr(data, n)() for n in ("astronaut", "chelsea", "coffee", "camera")]
-    images = [np.repeat(im[..., None], 3, 2) if im.ndim == 2 else im[..., :3] for im in images]
-    return [cv2.resize(im, (side, side), interpolation=cv2.INTER_AREA) for im in images]
+    return [cv2.resize(skimage_photo(n), (side, side), interpolation=cv2.INTER_AREA) for n in SHOWCASE]
 
 
 def bf16_vs_fp32(G, device) -> dict:

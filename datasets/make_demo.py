@@ -14,17 +14,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from skimage import data
 
-from utils.image_io import write_image
+from utils.image_io import skimage_photo, write_image
 
 FACE_CENTRE = (220, 120)  # (x, y) of the astronaut's face in the 512×512 image
-SHOWCASE = ("astronaut", "camera", "chelsea", "coffee")
+SHOWCASE = ("astronaut", "camera", "chelsea", "coffee")  # whole photos: the demo's and the app's examples
 CARTOON_SOURCES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "retina")
 
 
 def photo_crops(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    image = data.astronaut()
+    image = skimage_photo("astronaut")
     crops = []
     for _ in range(n):
         side = int(rng.uniform(150, 260))
@@ -57,10 +56,7 @@ def classical_cartoon(rgb: np.ndarray, colours: int = 8, seed: int = 0) -> np.nd
 def cartoon_crops(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
     crops = []
     for i in range(n):
-        image = getattr(data, CARTOON_SOURCES[i % len(CARTOON_SOURCES)])()
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=2)
-        image = image[..., :3]
+        image = skimage_photo(CARTOON_SOURCES[i % len(CARTOON_SOURCES)])
         h, w = image.shape[:2]
         side = int(rng.uniform(0.5, 0.9) * min(h, w))
         x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
@@ -83,8 +79,7 @@ def main(argv=None):
         for i, image in enumerate(images):
             write_image(out / name / f"{i:04d}.png", image)
     for name in SHOWCASE:
-        image = getattr(data, name)()
-        write_image(out / "showcase" / f"{name}.png", np.repeat(image[..., None], 3, 2) if image.ndim == 2 else image)
+        write_image(out / "showcase" / f"{name}.png", skimage_photo(name))
     print(f"demo set: {opts.num} photos in {out / 'photo'}, {opts.num} cartoons in {out / 'cartoon'}")
 
 

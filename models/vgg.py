@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from utils.errors import UserError
+from utils.image_io import skimage_photo
 from utils.weights import load_weights, torchvision_cache
 
 WEIGHTS_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's IMAGENET1K_V1 file name
@@ -82,13 +83,8 @@ LSUV_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera")  # shipped 
 def lsuv_photos(size: int = 128) -> torch.Tensor:
     """Natural photos that scikit-image ships, resized to size², as (N, 3, size, size) in [-1, 1]."""
     import cv2
-    from skimage import data
 
-    images = []
-    for name in LSUV_PHOTOS:
-        image = getattr(data, name)()
-        image = np.repeat(image[..., None], 3, 2) if image.ndim == 2 else image[..., :3]
-        images.append(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA))
+    images = [cv2.resize(skimage_photo(name), (size, size), interpolation=cv2.INTER_AREA) for name in LSUV_PHOTOS]
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 

@@ -42,6 +42,15 @@ def read_image(path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def skimage_photo(name: str) -> np.ndarray:
+    """A photo that scikit-image ships (``skimage.data.<name>()``) as RGB uint8 (H, W, 3): gray repeated, alpha
+    dropped. For demos, examples and tests that must run without a download."""
+    from skimage import data  # here: most users of this module never need scikit-image's data
+
+    image = getattr(data, name)()
+    return np.repeat(image[..., None], 3, 2) if image.ndim == 2 else image[..., :3]
+
+
 def write_image(path, rgb: np.ndarray) -> Path:
     """Write an RGB (or single-channel) uint8 array; the format follows the extension."""
     path = Path(path)

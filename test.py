@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from datasets.folder import CARTOON_DIR, PHOTO_DIR
+from utils.checkpoint import load_checkpoint
 from utils.errors import UserError, cli
 from utils.image_io import (
     IMAGE_EXTS,
@@ -28,7 +29,7 @@ from utils.image_io import (
     with_caption,
     write_image,
 )
-from utils.inference.cartoonise import Cartooniser, add_checkpoint_args, caveat, load_generator, resolve_checkpoint
+from utils.inference.cartoonise import Cartooniser, add_checkpoint_args, caveat, generator_from, resolve_checkpoint
 from utils.runtime import Precision, pick_device
 from utils.training.options import add_precision_args
 
@@ -143,14 +144,15 @@ def main(argv=None):
     opts = check(p, p.parse_args(argv))
     path, tag = resolve_checkpoint(p, opts)
     device = pick_device(opts.device)
+    ckpt = load_checkpoint(path)  # read once: the generator, and what the sheet must say about it
     if opts.backend == "onnx":
         from utils.inference.export import OnnxCartooniser
         print("backend: ONNX Runtime, fp32 on CPU")
-        cartoonise = OnnxCartooniser(load_generator(path, "cpu"), path, opts.size, opts.batch_size, opts.strength)
+        cartoonise = OnnxCartooniser(generator_from(ckpt, path), path, opts.size, opts.batch_size, opts.strength)
     else:
         precision = Precision.choose(device, opts.precision, opts.channels_last, print)
-        cartoonise = Cartooniser(load_generator(path, device), device, opts.size, precision, opts.batch_size,
-                                 opts.strength)
+        cartoonise = Cartooniser(generator_from(ckpt, path).to(device), device, opts.size, precision,
+                                 opts.batch_size, opts.strength)
     if opts.align:
         from utils.faces.landmarks import FaceLandmarks
         from utils.inference.faces import FaceCartooniser
@@ -179,7 +181,7 @@ def main(argv=None):
         print(f"skipped {msg}")
     if not pairs:
         raise UserError(f"no readable images in {opts.input or root} ({len(skipped)} skipped)")
-    note = caveat(path)
+    note = caveat(ckpt, path)
     sheet = contact_sheet(pairs)
     sheet = write_image(out_dir / "sheet.jpg", with_caption(sheet, note) if note else sheet)
     if cartoonise.report():

@@ -58,22 +58,25 @@ def checkpoint_for(save_dir, model_version: int, batch: int, pretrain: bool = Fa
 
 def load_generator(path, device) -> Generator:
     """Rebuild G from the checkpoint alone (its 'arch' entry), in eval mode."""
-    ckpt = load_checkpoint(path)
+    return generator_from(load_checkpoint(path), path).to(device)
+
+
+def generator_from(ckpt: dict, path) -> Generator:
+    """G of an already loaded checkpoint (``path`` names it in errors), in eval mode, on the CPU."""
     if "G" not in ckpt:
         raise UserError(f"{path}: holds no generator weights")
     arch = ckpt.get("arch", {})
     G = Generator(arch.get("channel", 32), arch.get("num_blocks", 4))
     load_state(G, ckpt["G"], path, "G")
-    return G.to(device).eval()
+    return G.eval()
 
 
 SHORT_RUN = 2000  # White-box trains for tens of thousands of steps; fewer than this cannot make a cartoon model
 
 
-def caveat(path) -> str | None:
+def caveat(ckpt: dict, path) -> str | None:
     """What a sheet made with this checkpoint must say about it, or None: a pretraining (reconstruction) checkpoint,
     or a training run of fewer than SHORT_RUN steps (a pipeline check, e.g. `make demo`'s minutes on a CPU)."""
-    ckpt = load_checkpoint(path)
     step, kind = ckpt.get("step", 0), ckpt.get("kind")
     if kind == "pretrain":
         return f"{Path(path).name}: a pretraining checkpoint (step {step}) reconstructs the photo; not a cartoon model"

@@ -19,8 +19,15 @@ class FaceCartooniser:
                  min_face: int = 96, feather: float = 0.15):
         self.run, self.landmarks = cartooniser, landmarks
         self.size, self.min_score, self.min_face, self.feather = size, min_score, min_face, feather
-        self.batch_size, self.strength = cartooniser.batch_size, cartooniser.strength
         self.faces_per_image: list[int] = []
+
+    @property
+    def batch_size(self) -> int:
+        return self.run.batch_size
+
+    @property
+    def strength(self) -> float:  # the wrapped cartooniser's: one setting, not a copy that could drift
+        return self.run.strength
 
     def faces(self, image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """(aligned crop, its matrix) of every face with detector score ≥ min_score big enough to help."""

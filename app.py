@@ -1,6 +1,6 @@
 """Web demo: upload a photo (or take one with the webcam), get the cartoon beside it.
 
-    python app.py                       # http://127.0.0.1:7860, the released White-box model by default
+    python app.py                       # http://127.0.0.1:7860, the author's face model by default
     python app.py --checkpoint my.pth   # also offer your own checkpoint (and every .pth in --save_dir)
 
 The page runs test.py's code path (utils.inference: the same Cartooniser, face compositing and strength), loads
@@ -106,8 +106,10 @@ def build(opts) -> gr.Blocks:
     demo = Demo(opts)
     choices = model_choices(opts.checkpoint, opts.save_dir)
     with gr.Blocks(title="Facial cartoonization") as page:
-        gr.Markdown("## Facial cartoonization\nWhite-box Cartoonization for faces. The released White-box model "
-                    "is CC BY-NC-SA 4.0 (its authors'): non-commercial use only.")
+        gr.Markdown("## Facial cartoonization\nWhite-box Cartoonization for faces. `facial`: the White-box "
+                    "author's face model (smooth skin, big eyes; best on portraits); `whitebox`: the general "
+                    "White-box model (better on scenes without a face). Both are CC BY-NC-SA 4.0 (their authors'): "
+                    "non-commercial use only.")
         with gr.Row():
             upload = gr.Image(type="filepath", sources=["upload", "webcam"], label="Photo", elem_id="photo")
             with gr.Column():

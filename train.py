@@ -16,14 +16,13 @@ from datasets.folder import ImageFolder, SkipReport, batches
 from losses.superpixel import Superpixels
 from losses.weights import LossWeights
 from models.discriminator import PatchDiscriminator
-from models.generator import Generator
 from models.vgg import build_vgg
-from utils.errors import cli
+from utils.errors import UserError, cli
 from utils.runtime import Precision, seed_everything
 from utils.training import distributed
 from utils.training.options import parse_training_options, train_parser
-from utils.training.run import Run, training_state
-from utils.training.start import face_landmarks, initial_generator
+from utils.training.run import Run, find_resume, training_state
+from utils.training.start import anchor_generator, face_landmarks, initial_generator
 from utils.training.steps import Nets, d_warmup_step, representations, train_step
 
 
@@ -39,18 +38,21 @@ def main(argv=None):
     photos = ImageFolder(opts.photo_dir, opts.image_size)
     cartoons = ImageFolder(opts.cartoon_dir, opts.image_size)
     precision = Precision.choose(device, opts.precision, opts.channels_last, write if d.main else None)
-    G, D_texture, D_surface = (Generator(opts.channel, opts.num_blocks).to(device), PatchDiscriminator(1).to(device),
-                               PatchDiscriminator(3).to(device))
+    G, _ = initial_generator(opts, find_resume(opts, prefix), write)
+    if opts.image_size % G.size_multiple:
+        raise UserError(f"--image_size {opts.image_size}: the {G.name} generator needs a multiple of "
+                        f"{G.size_multiple}")
+    G, D_texture, D_surface = G.to(device), PatchDiscriminator(1).to(device), PatchDiscriminator(3).to(device)
     betas = (opts.beta1, opts.beta2)
     vgg = build_vgg(opts.vgg_weights, device, write if d.main else None)
     nets = Nets(G, D_texture, D_surface, vgg, torch.optim.Adam(G.parameters(), opts.lr, betas=betas),
                 torch.optim.Adam([*D_texture.parameters(), *D_surface.parameters()], opts.lr, betas=betas))
     weights = LossWeights.from_flags(opts)
+    if weights.anchor > 0:
+        nets.anchor = precision.layout(anchor_generator(opts, write).to(device))
 
     with Run(opts, prefix, write=write, writes=d.main) as run:
         start = run.resume("train", nets.parts(), precision, d)
-        if not start:
-            initial_generator(opts, G, write)
         photos.landmarks = face_landmarks(opts, d, write) if weights.landmark > 0 else None
         nets.G, nets.D_texture, nets.D_surface = (distributed.wrap(precision.layout(m), d, device)
                                                   for m in (G, D_texture, D_surface))

@@ -29,8 +29,9 @@ from datasets.folder import ImageFolder, batches
 from datasets.make_demo import SHOWCASE
 from losses.superpixel import Superpixels
 from losses.weights import LossWeights
+from models.conventions import cartoonize
 from models.discriminator import PatchDiscriminator
-from models.generator import TEST_EPS, Generator, cartoonize
+from models.generator import Generator
 from models.vgg import lsuv_vgg
 from utils.image_io import skimage_photo, to_batch
 from utils.inference.cartoonise import Cartooniser, load_generator
@@ -112,9 +113,9 @@ def inference(device, G, sizes, batch, repeats, precision: Precision) -> dict:
     for size in sizes:
         x = precision.layout(torch.rand(batch, 3, size, size, device=device) * 2 - 1)
         with FlopCounterMode(display=False) as counter:
-            cartoonize(G, x, TEST_EPS)
+            cartoonize(G, x)
         with precision.autocast():
-            dt = timed(lambda: cartoonize(G, x, TEST_EPS), device, repeats)
+            dt = timed(lambda: cartoonize(G, x), device, repeats)
         gflop = counter.get_total_flops() / 1e9
         out[str(size)] = {"batch": batch, "ms_per_image": 1000 * dt / batch, "gflop_per_s": gflop / dt}
     return out
@@ -148,7 +149,7 @@ def onnx_runtime(G, device, repeats) -> dict:
         got = session.run(None, {"photo": x.numpy()})[0]
         dt = timed(lambda: session.run(None, {"photo": x.numpy()}), torch.device("cpu"), repeats)
     with torch.inference_mode():
-        want = cartoonize(G.cpu(), x, TEST_EPS).numpy()
+        want = cartoonize(G.cpu(), x).numpy()
     G.to(device)
     return {"ms_per_image": 1000 * dt, "max_abs_diff_vs_torch": float(np.abs(got - want).max())}
 

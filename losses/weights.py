@@ -1,8 +1,9 @@
 """White-box's objective is a weighted sum of the terms in this package; the weights are train.py's flags:
 
-    L_G = w0·tv + w1·surface + w2·texture + w3·content + w4·structure + w5·landmark
+    L_G = w0·tv + w1·surface + w2·texture + w3·content + w4·structure + w5·landmark + w6·anchor
 
-Defaults are White-box's ``train.py`` values (the landmark term is this project's; 1 by default).
+Defaults are White-box's ``train.py`` values (the landmark term is this project's, 1 by default; the style anchor,
+for fine-tuning a released model, is off by default).
 """
 import dataclasses
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ class LossWeights:
     content: float = 2e2
     structure: float = 2e2
     landmark: float = 1.0
+    anchor: float = 0.0
 
     def weigh(self, raw: dict) -> dict:
         """{term: w·value} for the terms present in ``raw``."""
@@ -23,12 +25,13 @@ class LossWeights:
 
     @classmethod
     def from_flags(cls, opts) -> "LossWeights":
-        """From parsed --w0 … --w5 (an argparse Namespace, or anything with those attributes)."""
+        """From parsed --w0 … --w6 (an argparse Namespace, or anything with those attributes)."""
         return cls(**{field: getattr(opts, flag) for flag, field in FLAGS.items()})
 
 
 # flag -> (field, what it weighs); the order of White-box's flags, w0 … w4, then the landmark term
-FLAGS = {"w0": "tv", "w1": "surface", "w2": "texture", "w3": "content", "w4": "structure", "w5": "landmark"}
+FLAGS = {"w0": "tv", "w1": "surface", "w2": "texture", "w3": "content", "w4": "structure", "w5": "landmark",
+         "w6": "anchor"}
 HELP = {
     "tv": "total variation",
     "surface": "surface: LSGAN on the guided-filter blur (3-channel D)",
@@ -36,5 +39,6 @@ HELP = {
     "content": "content: VGG19 conv4_4 L1 between photo and output",
     "structure": "structure: VGG19 conv4_4 L1 between superpixel(output) and output",
     "landmark": "landmark: heatmap-weighted edge L1 around the 68 dlib landmarks",
+    "anchor": "style anchor: L1 between G's output and the untouched starting model's, same photo",
 }
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(LossWeights)}

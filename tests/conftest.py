@@ -119,7 +119,7 @@ def write_tf_bundle(prefix, tensors: dict) -> None:
 def whitebox_variables(seed: int = 0) -> dict:
     """Random 'generator/...' variables with White-box's names and TF (HWIO) shapes."""
     from models.generator import Generator
-    from utils.whitebox.convert import TF_TO_TORCH
+    from utils.released.convert import TF_TO_TORCH
 
     rng, modules = np.random.default_rng(seed), dict(Generator().named_modules())
     out = {}
@@ -137,3 +137,138 @@ def whitebox_folder(tmp_path_factory):
     write_tf_bundle(folder / "model-33999", whitebox_variables())
     (folder / "checkpoint").write_text('model_checkpoint_path: "model-33999"\n')
     return folder
+
+
+# ---- an OpenVINO IR v10 of the face generator, written by hand (tests of the IR reader and the `facial` model) --
+
+def fold_batchnorm(conv, bn) -> tuple[np.ndarray, np.ndarray]:
+    """conv then eval-mode BatchNorm as one conv: w·γ/√(var+eps), (b − mean)·γ/√(var+eps) + β."""
+    scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
+    w = conv.weight.detach() * scale[:, None, None, None]
+    b = (conv.bias.detach() - bn.running_mean) * scale + bn.bias.detach()
+    return w.numpy(), b.numpy()
+
+
+class IRWriter:
+    """Layers and edges of an IR v10 graph, constants appended to one .bin; a node is (layer id, shape)."""
+    TYPES = {np.dtype(np.float16): "f16", np.dtype(np.float32): "f32", np.dtype(np.int64): "i64"}
+
+    def __init__(self, dtype=np.float16):
+        self.dtype, self.layers, self.edges, self.blob = dtype, [], [], bytearray()
+
+    def layer(self, kind: str, inputs: list, shape: tuple, data: dict | None = None) -> tuple:
+        lid = len(self.layers)
+        self.layers.append((lid, kind, data or {}, [s for _, s in inputs], shape))
+        for port, (src, _) in enumerate(inputs):
+            self.edges.append((src, lid, port))
+        return lid, shape
+
+    def const(self, array: np.ndarray, dtype=None) -> tuple:
+        array = np.ascontiguousarray(array, dtype or self.dtype)
+        offset = len(self.blob)
+        self.blob += array.tobytes()
+        data = {"element_type": self.TYPES[array.dtype], "offset": offset, "shape": ",".join(map(str, array.shape)),
+                "size": array.nbytes}
+        return self.layer("Const", [], array.shape, data)
+
+    def conv(self, x, w, b, stride=1, relu=True):
+        n, _, h, wd = x[1]
+        out = (n, w.shape[0], (h + stride - 1) // stride, (wd + stride - 1) // stride)
+        y = self.layer("Convolution", [x, self.const(w)], out, {"strides": f"{stride},{stride}", "dilations": "1,1",
+                                                                  "pads_begin": "1,1", "pads_end": "1,1"})
+        y = self.layer("Add", [y, self.const(b.reshape(1, -1, 1, 1))], out)
+        return self.layer("ReLU", [y], out) if relu else y
+
+    def up(self, x):
+        n, c, h, w = x[1]
+        size = self.const(np.array([2 * h, 2 * w]), np.int64)
+        return self.layer("Interpolate", [x, size], (n, c, 2 * h, 2 * w), {"axes": "2,3", "mode": "nearest"})
+
+    def write(self, xml_path) -> Path:
+        def dims(shape):
+            return "".join(f"<dim>{d}</dim>" for d in shape)
+        out = ['<?xml version="1.0" ?>', '<net name="test" version="10">', "<layers>"]
+        for lid, kind, data, ins, shape in self.layers:
+            attrs = " ".join(f'{k}="{v}"' for k, v in data.items())
+            inputs = "".join(f'<port id="{k}">{dims(s)}</port>' for k, s in enumerate(ins))
+            output = f'<output><port id="{len(ins)}">{dims(shape)}</port></output>' if kind != "Result" else ""
+            out.append(f'<layer id="{lid}" name="l{lid}" type="{kind}" version="opset1"><data {attrs}/>'
+                       + (f"<input>{inputs}</input>" if ins else "") + output + "</layer>")
+        out.append("</layers><edges>")
+        ports = {lid: len(ins) for lid, _, _, ins, _ in self.layers}
+        out += [f'<edge from-layer="{a}" from-port="{ports[a]}" to-layer="{b}" to-port="{p}"/>'
+                for a, b, p in self.edges]
+        out.append("</edges></net>")
+        Path(xml_path).write_text("\n".join(out))
+        Path(xml_path).with_suffix(".bin").write_bytes(bytes(self.blob))
+        return Path(xml_path)
+
+
+def face_model(channel: int = 4, num_blocks: int = 2, seed: int = 0):
+    """A FaceGenerator with random weights and random (non-identity) BatchNorm statistics, in eval mode."""
+    from models.face_generator import FaceGenerator
+
+    torch.manual_seed(seed)
+    G = FaceGenerator(channel, num_blocks)
+    with torch.no_grad():
+        for m in G.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+    return G.eval()
+
+
+def write_face_ir(G, xml_path, size: int = 32, dtype=np.float16, shared: bool = True) -> Path:
+    """G (a FaceGenerator) as the OpenVINO export lays it out: BatchNorm folded into each conv as weight + Add,
+    the shared residual block written once per application; ``shared=False`` perturbs the second application."""
+    ir = IRWriter(dtype)
+    x = ir.layer("Parameter", [], (1, 3, size, size), {"element_type": "f16", "shape": f"1,3,{size},{size}"})
+
+    def down(block, x):
+        s = block.conv_layer
+        x = ir.conv(x, *fold_batchnorm(s[0], s[1]), stride=2)
+        return ir.conv(x, *fold_batchnorm(s[3], s[4]))
+
+    def up(block, x):
+        s = block.conv_layer
+        x = ir.up(ir.conv(x, *fold_batchnorm(s[0], s[1])))
+        if block.is_last:
+            y = ir.conv(x, s[4].weight.detach().numpy(), s[4].bias.detach().numpy(), relu=False)
+            return ir.layer("Tanh", [y], y[1])
+        return ir.conv(x, *fold_batchnorm(s[4], block.act[0]))
+
+    d1 = down(G.down1, x)
+    d2 = down(G.down2, d1)
+    d3 = down(G.down3, d2)
+    h = down(G.down4, d3)
+    block = G.res_blocks[0].conv_layer
+    for k in range(G.num_blocks):
+        w1, b1 = fold_batchnorm(block[0], block[1])
+        w2, b2 = fold_batchnorm(block[3], block[4])
+        if k == 1 and not shared:
+            w1 = w1 + 0.01
+        y = ir.conv(ir.conv(h, w1, b1), w2, b2, relu=False)
+        h = ir.layer("ReLU", [ir.layer("Add", [y, h], h[1])], h[1])
+    u = up(G.up1, h)
+    u = up(G.up2, ir.layer("Add", [u, d3], d3[1]))
+    u = up(G.up3, ir.layer("Add", [u, d2], d2[1]))
+    u = up(G.up4, ir.layer("Add", [u, d1], d1[1]))
+    ir.layer("Result", [u], u[1])
+    return ir.write(xml_path)
+
+
+@pytest.fixture(scope="session")
+def face_ir(tmp_path_factory):
+    """(the FaceGenerator, its IR .xml): channel 4, two applications of the shared block, fp32 constants."""
+    G = face_model()
+    return G, write_face_ir(G, tmp_path_factory.mktemp("ir") / "face.xml", dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def face_checkpoint(face_ir, tmp_path_factory):
+    """face_ir converted to this project's checkpoint (a released face model, as `--model facial` gives)."""
+    from utils.released.openvino_ir import convert_ir
+
+    return convert_ir(face_ir[1], tmp_path_factory.mktemp("facial") / "facial.pth")

@@ -30,13 +30,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app(tmp_path_factory, face_checkpoint):
+    """The app with CHECKPOINT first and the face model (a converted test IR) offered from --save_dir."""
     port = free_port()
     log = tmp_path_factory.mktemp("app") / "log.txt"
     env = {**os.environ, "PYTHONPATH": str(REPO), "GRADIO_ANALYTICS_ENABLED": "False"}
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--checkpoint", str(CHECKPOINT), "--port",
-                                 str(port), "--device", "cpu"], cwd=REPO, env=env, stdout=out, stderr=out)
+                                 str(port), "--device", "cpu", "--save_dir", str(face_checkpoint.parent)],
+                                cwd=REPO, env=env, stdout=out, stderr=out)
     url, t0 = f"http://127.0.0.1:{port}/", time.time()
     while True:
         try:
@@ -59,8 +61,8 @@ def astronaut(tmp_path_factory):
     return path
 
 
-def call(client, path, faces=True, strength=1.0, size=256):
-    return client.predict(gradio_client.handle_file(str(path)), str(CHECKPOINT), faces, strength, size,
+def call(client, path, faces=True, strength=1.0, size=256, model=CHECKPOINT):
+    return client.predict(gradio_client.handle_file(str(path)), str(model), faces, strength, size,
                           api_name="/cartoonise")
 
 
@@ -75,11 +77,21 @@ def test_api_returns_the_cartoon_at_the_photo_size(app, astronaut):
     assert np.array_equal(read_image(same), photo)  # strength 0: the photo back
 
 
+def test_the_face_model_runs_in_the_app(app, astronaut, face_checkpoint):
+    client = gradio_client.Client(app, verbose=False)
+    before, after, _, info = call(client, astronaut, model=face_checkpoint)
+    photo, cartoon = read_image(before), read_image(after)
+    assert cartoon.shape == photo.shape == (512, 512, 3) and "1 face(s) blended in" in info
+    _, whitebox, _, _ = call(client, astronaut)
+    assert np.abs(cartoon.astype(int) - read_image(whitebox)).mean() > 3  # another model, another cartoon
+
+
 def test_bad_upload_is_a_message_and_the_server_keeps_answering(app, astronaut, tmp_path):
     client = gradio_client.Client(app, verbose=False)
     bad = tmp_path / "broken.png"
     bad.write_text("not an image")
-    with pytest.raises(Exception, match="cannot identify image file .*broken.png"):  # Gradio's own decoding
+    from gradio_client.exceptions import AppError
+    with pytest.raises(AppError, match="cannot identify image file .*broken.png"):  # Gradio's own decoding
         call(client, bad)
     assert read_image(call(client, astronaut, faces=False)[1]).shape == (512, 512, 3)
 

@@ -38,30 +38,48 @@ def test_model_version_and_batch_name_the_checkpoint(trained_checkpoint, photos,
     assert f"side-by-side sheet: {out.relative_to(tmp_path) / 'sheet.jpg'}" in printed
 
 
-def test_single_image_input_and_size_cap(trained_checkpoint, tmp_path):
+def test_single_image_input_and_size_cap(trained_checkpoint, tmp_path, monkeypatch):
+    """--size caps the long side G sees (130 -> 64, padded to 64×44), and the cartoon comes back at 90×130."""
+    import utils.inference.cartoonise as cartoonise
+    seen, real = [], cartoonise.cartoonize
+    monkeypatch.setattr(cartoonise, "cartoonize", lambda G, x: seen.append(tuple(x.shape[-2:])) or real(G, x))
     image = np.random.default_rng(1).integers(0, 256, (90, 130, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "one.png"), image)
     run(["--checkpoint", trained_checkpoint, "--input", tmp_path / "one.png", "--out", tmp_path / "o", "--size", 64,
          "--device", "cpu"])
+    assert seen == [(44, 64)]  # 90×130 -> 44×64 (long side 64), already multiples of 4
     assert read_image(tmp_path / "o" / "cartoon" / "one.png").shape == (90, 130, 3)
 
 
-def test_video_round_trip_keeps_frames_size_and_fps(trained_checkpoint, tmp_path):
+def read_frames(path) -> list[np.ndarray]:
+    cap, frames = cv2.VideoCapture(str(path)), []
+    while (got := cap.read())[0]:
+        frames.append(cv2.cvtColor(got[1], cv2.COLOR_BGR2RGB))
+    return frames
+
+
+def test_video_round_trip_keeps_frames_size_and_fps_and_the_frames_are_cartoons(trained_checkpoint, tmp_path):
+    from utils.inference.cartoonise import Cartooniser, load_generator
+    from utils.runtime import Precision
+
     path = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 12.0, (64, 48))
     rng = np.random.default_rng(0)
-    for _ in range(10):
-        writer.write(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    for _ in range(10):  # smooth frames: the codec keeps them close, so a copy would show
+        writer.write(cv2.resize(rng.integers(0, 256, (4, 6, 3), dtype=np.uint8), (64, 48)))
     writer.release()
     run(["--checkpoint", trained_checkpoint, "--input", path, "--out", tmp_path / "v", "--device", "cpu",
-         "--batch_size", 4])
-    cap = cv2.VideoCapture(str(tmp_path / "v" / "clip_cartoon.mp4"))
-    frames = 0
-    while cap.read()[0]:
-        frames += 1
-    assert frames == 10
+         "--batch_size", 4, "--precision", "fp32"])
+    out = tmp_path / "v" / "clip_cartoon.mp4"
+    cap = cv2.VideoCapture(str(out))
     assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (64, 48)
     assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(12.0)
+    frames_in, frames_out = read_frames(path), read_frames(out)
+    assert len(frames_out) == len(frames_in) == 10
+    want = Cartooniser(load_generator(trained_checkpoint, "cpu"), "cpu", precision=Precision("cpu", "fp32"))(frames_in)
+    for got, photo, cartoon in zip(frames_out, frames_in, want):
+        to_cartoon = np.abs(got.astype(float) - cartoon).mean()
+        assert to_cartoon < 0.5 * np.abs(got.astype(float) - photo).mean()  # each frame is its cartoon (± codec)
 
 
 def test_missing_checkpoint_names_expected_path_and_lists_existing(trained_checkpoint, tmp_path, capsys):
@@ -142,3 +160,45 @@ def test_strength_out_of_range(strength, capsys):
     with pytest.raises(SystemExit) as e:
         run(["--model", "x.pth", "--strength", strength])
     assert e.value.code == 2 and f"--strength {float(strength)}: must be between 0 and 1" in capsys.readouterr().err
+
+
+@pytest.fixture(params=["trained_checkpoint", "face_checkpoint"])
+def any_generator(request):
+    """A checkpoint of each generator: White-box's U-Net (trained 2 steps) and the face model (an IR, converted)."""
+    return request.getfixturevalue(request.param)
+
+
+def test_both_generators_through_align_strength_and_odd_sizes(any_generator, tmp_path, capsys):
+    from skimage import data
+    photo = data.astronaut()[:330, 60:390]
+    cv2.imwrite(str(tmp_path / "face.png"), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    odd = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)  # not a multiple of 4 or 16
+    cv2.imwrite(str(tmp_path / "odd.png"), odd)
+    base = ["--model", any_generator, "--device", "cpu", "--size", 200]
+    run([*base, "--input", tmp_path / "face.png", "--out", tmp_path / "a", "--align", "--strength", 0.5])
+    assert "1 face(s) blended into 1 of 1 image(s)" in capsys.readouterr().out
+    cartoon = read_image(tmp_path / "a" / "cartoon" / "face.png")
+    assert cartoon.shape == photo.shape
+    run([*base, "--input", tmp_path / "face.png", "--out", tmp_path / "full", "--align"])
+    full = read_image(tmp_path / "full" / "cartoon" / "face.png").astype(float)
+    # strength 0.5 is the midpoint of photo and full cartoon (±1 level of rounding)
+    assert np.abs(cartoon - (photo + full) / 2).max() <= 1.0 and np.abs(full - photo).mean() > 5
+    run([*base, "--input", tmp_path / "odd.png", "--out", tmp_path / "o"])
+    assert read_image(tmp_path / "o" / "cartoon" / "odd.png").shape == (37, 53, 3)
+
+
+def test_both_generators_cartoonise_a_video(any_generator, tmp_path):
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (80, 48))
+    rng = np.random.default_rng(0)
+    frames_in = [cv2.resize(rng.integers(0, 256, (6, 10, 3), dtype=np.uint8), (80, 48)) for _ in range(5)]
+    for frame in frames_in:
+        writer.write(frame)
+    writer.release()
+    run(["--model", any_generator, "--input", path, "--out", tmp_path / "v", "--device", "cpu", "--batch_size", 2])
+    cap = cv2.VideoCapture(str(tmp_path / "v" / "clip_cartoon.mp4"))
+    frames = []
+    while (got := cap.read())[0]:
+        frames.append(got[1].astype(float))
+    assert len(frames) == 5 and frames[0].shape == (48, 80, 3)
+    assert np.abs(frames[0] - frames_in[0]).mean() > 5  # cartoons, not the frames copied through

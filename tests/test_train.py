@@ -121,7 +121,8 @@ def test_missing_pretrained_file_is_one_line_error(tmp_path, photo_dir, cartoon_
     with pytest.raises(SystemExit) as e:
         train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--pretrained", str(tmp_path / "x.pth")))
     err = capsys.readouterr().err.strip()
-    assert e.value.code == 2 and err.startswith(f"error: {tmp_path / 'x.pth'}: not a model name (whitebox")
+    assert e.value.code == 2
+    assert err.startswith(f"error: {tmp_path / 'x.pth'}: no such file, and not a model name (facial, whitebox)")
     assert "\n" not in err
 
 
@@ -205,7 +206,7 @@ def test_batched_vgg_targets_give_the_terms_of_separate_forwards():
     from losses.content import content_loss
     from losses.structure import structure_loss
     from losses.superpixel import Pending
-    from models.generator import TRAIN_EPS, cartoonize
+    from models.conventions import cartoonize
 
     nets = make_nets(8)
     photo, target = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
@@ -215,7 +216,7 @@ def test_batched_vgg_targets_give_the_terms_of_separate_forwards():
             return Pending(lambda: target)
 
     with torch.no_grad():
-        fake = cartoonize(nets.G, photo, TRAIN_EPS)
+        fake = cartoonize(nets.G, photo, training=True)
         want_content = content_loss(nets.vgg(photo), nets.vgg(fake)).item()
         want_structure = structure_loss(nets.vgg(target), nets.vgg(fake)).item()
     out = train_step(photo, photo, nets, LossWeights(), Precision(torch.device("cpu")), Fixed())
@@ -241,3 +242,32 @@ def test_d_warmup_trains_the_discriminators_only(tmp_path, photo_dir, cartoon_di
     one, two = (load_checkpoint(tmp_path / "ck" / f"gen3_batch_{n}.pth")["G"] for n in (1, 2))
     assert all(torch.equal(start[k], one[k]) for k in start)  # step 1: G frozen
     assert not all(torch.equal(one[k], two[k]) for k in one)  # step 2: G trains
+
+
+def test_fine_tuning_the_face_model_trains_and_resumes_exactly(tmp_path, photo_dir, cartoon_dir, vgg_file,
+                                                                face_checkpoint):
+    """--pretrained a face-model checkpoint: the architecture comes from the file; BatchNorm stays frozen."""
+    start = load_checkpoint(face_checkpoint)["G"]
+    for root, steps in ((tmp_path / "a", [4]), (tmp_path / "b", [2, 4])):
+        for total in steps:
+            extra = ["--checkpoint", "2"] if total == 4 and len(steps) == 2 else []
+            train.main(train_args(root, photo_dir, cartoon_dir, vgg_file, total, "--pretrained", str(face_checkpoint),
+                                  "--precision", "fp32", "--channels_last", "off", *extra))
+    a = load_checkpoint(tmp_path / "a" / "ck" / "gen3_batch_4.pth", kind="train")
+    b = load_checkpoint(tmp_path / "b" / "ck" / "gen3_batch_4.pth", kind="train")
+    assert a["arch"] == b["arch"] == {"generator": "facial", "channel": 4, "num_blocks": 2}
+    for part in ("G", "D_texture", "D_surface"):
+        for key in a[part]:
+            assert torch.equal(a[part][key], b[part][key]), (part, key)
+    assert not torch.equal(a["G"]["down1.conv_layer.0.weight"], start["down1.conv_layer.0.weight"])  # it trained
+    for key in ("down1.conv_layer.1.running_mean", "down1.conv_layer.1.running_var"):
+        assert torch.equal(a["G"][key], start[key])  # BatchNorm statistics frozen (identity for the export)
+
+
+def test_an_image_size_the_face_model_cannot_take_is_one_line(tmp_path, photo_dir, cartoon_dir, vgg_file,
+                                                              face_checkpoint, capsys):
+    with pytest.raises(SystemExit) as e:
+        train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--pretrained", str(face_checkpoint),
+                              "--image_size", "36"))
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and "--image_size 36: the facial generator needs a multiple of 16" in err

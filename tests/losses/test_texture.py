@@ -30,9 +30,13 @@ def test_same_weights_give_the_same_gray_for_identical_inputs_and_match_numpy():
 
 
 def test_spatially_uniform_weights():
-    # one weight per channel, not per pixel: a constant image stays constant
-    gray = color_shift(torch.full((1, 3, 6, 6), 0.5), color_shift_weights())
-    assert torch.allclose(gray, torch.full_like(gray, 0.5))
+    """One weight per channel per step, not per pixel (the seed's bug): an image whose three channels are
+    different constants stays constant, at (wr·r + wg·g + wb·b)/(wr + wg + wb). Equal channels would not tell."""
+    image = torch.tensor([0.9, 0.1, -0.5]).view(1, 3, 1, 1).expand(2, 3, 6, 6)
+    w = color_shift_weights()
+    gray = color_shift(image, w)
+    want = float((w * torch.tensor([0.9, 0.1, -0.5])).sum() / w.sum())
+    assert torch.allclose(gray, torch.full_like(gray, want), atol=1e-6)
 
 
 def test_independent_draws_differ():

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.generator import TEST_EPS, Generator, cartoonize
+from models.conventions import Cartoonist, cartoonize
+from models.zoo import ARCHITECTURES, build_generator
 from utils.checkpoint import SAVE_DIR, checkpoint_path, load_checkpoint, load_state
 from utils.errors import UserError
 from utils.image_io import to_batch, to_uint8
@@ -23,7 +24,8 @@ from utils.runtime import Precision
 def add_checkpoint_args(p) -> None:
     """The flags that name a generator (test.py, utils.inference.export)."""
     p.add_argument("--model", default=None,
-                   help="a named pretrained model (whitebox), a checkpoint file or a White-box TF checkpoint folder")
+                   help="a named pretrained model (whitebox, facial), a checkpoint file, the face model's weight.pth "
+                        "or .xml, or a White-box TF checkpoint folder")
     p.add_argument("--model_version", type=int, default=1, help="with --batch: gen{model_version}_batch_{batch}.pth")
     p.add_argument("--batch", type=int, default=None,
                    help="the training STEP of the checkpoint to load (not images per pass: that is --batch_size)")
@@ -56,17 +58,20 @@ def checkpoint_for(save_dir, model_version: int, batch: int, pretrain: bool = Fa
     return path
 
 
-def load_generator(path, device) -> Generator:
-    """Rebuild G from the checkpoint alone (its 'arch' entry), in eval mode."""
+def load_generator(path, device) -> Cartoonist:
+    """Rebuild G from the checkpoint alone (its 'arch' entry names the architecture), in eval mode."""
     return generator_from(load_checkpoint(path), path).to(device)
 
 
-def generator_from(ckpt: dict, path) -> Generator:
+def generator_from(ckpt: dict, path) -> Cartoonist:
     """G of an already loaded checkpoint (``path`` names it in errors), in eval mode, on the CPU."""
     if "G" not in ckpt:
         raise UserError(f"{path}: holds no generator weights")
     arch = ckpt.get("arch", {})
-    G = Generator(arch.get("channel", 32), arch.get("num_blocks", 4))
+    if arch.get("generator", "whitebox") not in ARCHITECTURES:
+        raise UserError(f"{path}: holds an unknown generator '{arch.get('generator')}' (known: "
+                        f"{', '.join(ARCHITECTURES)})")
+    G = build_generator(arch)
     load_state(G, ckpt["G"], path, "G")
     return G.eval()
 
@@ -93,10 +98,10 @@ def fit_size(h: int, w: int, max_side: int) -> tuple[int, int]:
     return max(4, round(h * scale)), max(4, round(w * scale))
 
 
-def pad4(x: torch.Tensor) -> torch.Tensor:
-    """Pad bottom/right to multiples of 4 (the generator halves twice), mirroring the border."""
+def pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad bottom/right to multiples of ``multiple`` (the generator's size_multiple), mirroring the border."""
     h, w = x.shape[-2:]
-    ph, pw = -h % 4, -w % 4
+    ph, pw = -h % multiple, -w % multiple
     mode = "reflect" if ph < h and pw < w else "replicate"
     return F.pad(x, (0, pw, 0, ph), mode=mode) if ph or pw else x
 
@@ -113,10 +118,11 @@ def blend(photo: np.ndarray, cartoon: np.ndarray, strength: float) -> np.ndarray
 
 
 class Cartooniser:
-    """Resize (long side ≤ max_side), pad to a multiple of 4, G + the test-time guided filter (r=1, eps=5e-3),
-    crop, resize back to the photo's size, blend with the photo at ``strength``. Batches same-sized images."""
+    """Resize (long side ≤ max_side), pad to G's size multiple, G by its conventions (channel order, test-time
+    guided filter), crop, resize back to the photo's size, blend with the photo at ``strength``. Batches
+    same-sized images."""
 
-    def __init__(self, G: Generator, device, max_side: int = 720, precision: Precision | None = None,
+    def __init__(self, G: Cartoonist, device, max_side: int = 720, precision: Precision | None = None,
                  batch_size: int = 8, strength: float = 1.0):
         self.device = torch.device(device)
         self.precision = precision or Precision(self.device)
@@ -125,9 +131,9 @@ class Cartooniser:
 
     @torch.inference_mode()
     def tensors(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) in [-1, 1], H and W multiples of 4 -> cartoon, same shape, float32."""
+        """(B, 3, H, W) RGB in [-1, 1], H and W multiples of G's size_multiple -> cartoon, same shape, float32."""
         with self.precision.autocast():
-            return cartoonize(self.G, self.precision.layout(x.to(self.device)), TEST_EPS).float()
+            return cartoonize(self.G, self.precision.layout(x.to(self.device))).float()
 
     def cartoons(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Full-strength cartoons of RGB uint8 images, each at its own size."""
@@ -140,7 +146,8 @@ class Cartooniser:
             th, tw = fit_size(h, w, self.max_side)
             for k in range(0, len(idx), self.batch_size):
                 chunk = idx[k:k + self.batch_size]
-                y = self.tensors(pad4(to_batch([resize(images[i], th, tw) for i in chunk])))[..., :th, :tw].cpu()
+                y = self.tensors(pad_to(to_batch([resize(images[i], th, tw) for i in chunk]), self.G.size_multiple))
+                y = y[..., :th, :tw].cpu()
                 for i, cartoon in zip(chunk, y):
                     out[i] = resize(to_uint8(cartoon), h, w)
         return out

@@ -3,8 +3,9 @@
     python -m utils.inference.export --model whitebox --onnx cartoon.onnx [--strength 0.8]
     python -m utils.inference.export --model_version N --batch K --onnx out.onnx
 
-Dynamic batch, height and width (height and width multiples of 4). The check runs onnxruntime on a random
-input and on a real photo (scikit-image's astronaut) and fails when the max abs difference reaches 1e-4.
+Dynamic batch, height and width (multiples of the model's size multiple: 4, or 16 for the face model). The check
+runs onnxruntime on a random input and on a real photo (scikit-image's astronaut) and fails when the max abs
+difference reaches 1e-4.
 """
 import argparse
 import hashlib
@@ -16,7 +17,7 @@ import torch
 from skimage import data
 from torch import nn
 
-from models.generator import TEST_EPS, cartoonize
+from models.conventions import cartoonize, conventions
 from utils.errors import UserError, cli
 from utils.image_io import to_batch
 from utils.inference.cartoonise import Cartooniser, add_checkpoint_args, load_generator, resolve_checkpoint
@@ -27,23 +28,25 @@ TOLERANCE = 1e-4
 
 
 class ExportGraph(nn.Module):
-    """photo (B, 3, H, W) in [-1, 1] -> s·guided_filter(photo, G(photo), r=1, eps=5e-3) + (1 − s)·photo, the
-    style strength s fixed at export (the same linear fade as test.py's --strength, before rounding)."""
+    """photo (B, 3, H, W) RGB in [-1, 1] -> s·cartoon + (1 − s)·photo, where cartoon is G's output by its
+    conventions (White-box: guided_filter(photo, G(photo), r=1, eps=5e-3); the face model: G on BGR, no filter)
+    and the style strength s is fixed at export (test.py's --strength fade, before rounding)."""
 
     def __init__(self, G: nn.Module, strength: float = 1.0):
         super().__init__()
         self.G, self.strength = G, strength
 
     def forward(self, photo):
-        cartoon = cartoonize(self.G, photo, TEST_EPS)
+        cartoon = cartoonize(self.G, photo)
         return cartoon if self.strength == 1 else self.strength * cartoon + (1 - self.strength) * photo
 
 
 def export_onnx(G: nn.Module, path, opset: int = 18, strength: float = 1.0) -> Path:
     model = ExportGraph(G, strength).eval()
     Dim = torch.export.Dim
-    shapes = {"photo": {0: Dim("batch", max=1024), 2: 4 * Dim("h4", max=2048), 3: 4 * Dim("w4", max=2048)}}
-    example = torch.zeros(2, 3, 64, 96)
+    m = conventions(G).size_multiple
+    shapes = {"photo": {0: Dim("batch", max=1024), 2: m * Dim("hm", max=8192 // m), 3: m * Dim("wm", max=8192 // m)}}
+    example = torch.zeros(2, 3, 4 * m, 6 * m)
     program = torch.onnx.export(model, (example,), dynamo=True, input_names=["photo"], output_names=["cartoon"],
                                 dynamic_shapes=shapes, opset_version=opset, verbose=False)
     program.save(str(path))

@@ -2,10 +2,12 @@
 
     python -m utils.inference.pretrained            # the registry as a Markdown table (the README's)
     python test.py --model whitebox --input photo.jpg
-    python train.py --pretrained whitebox ...       # fine-tune from it
+    python test.py --model facial --input photo.jpg     # the White-box author's face model
+    python train.py --pretrained facial ...             # fine-tune from it
 
-``--model`` / ``--pretrained`` take a registered name, a checkpoint file (.pth) of this project, or a folder
-holding a White-box TF checkpoint (model-*.index and model-*.data-*), converted on first use.
+``--model`` / ``--pretrained`` take a registered name, a checkpoint file (.pth) of this project, the author's
+original face-model ``weight.pth`` (a bare state dict), an OpenVINO IR .xml of it, or a folder holding a White-box
+TF checkpoint (model-*.index and model-*.data-*); the last three are converted once and cached.
 
 Files go to ``$TORCH_HOME/facial-cartoonization/NAME/`` (``$TORCH_HOME`` defaults to ``$XDG_CACHE_HOME/torch``,
 then ``~/.cache/torch``, as for torchvision's weights). Each download goes to a temporary name, is checked
@@ -25,11 +27,17 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from utils.checkpoint import FORMAT
 from utils.errors import UserError, cli
-from utils.whitebox.convert import convert_checkpoint, find_prefix
+from utils.released.convert import convert_checkpoint, find_prefix
+from utils.released.face_state_dict import convert_state_dict
+from utils.released.openvino_ir import convert_ir
 
 WB_COMMIT = "ee97277d7fd873b89e9b8e1341efe74e10dd4124"
 WB_RAW = f"https://raw.githubusercontent.com/SystemErrorWang/White-box-Cartoonization/{WB_COMMIT}/test_code/saved_models"
+# the face model's OpenVINO export, removed from that repository's branch in 2024, still served at this commit
+FACIAL_COMMIT = "003b39d6ed1159ec9cdf0bcbf86f02424bde46d0"
+FACIAL_RAW = f"https://raw.githubusercontent.com/luxonis/depthai-experiments/{FACIAL_COMMIT}/depthai-inference-engine"
 
 
 @dataclass(frozen=True)
@@ -39,10 +47,24 @@ class PretrainedModel:
     licence: str
     trained_on: str
     source: str
-    format: str = "whitebox-tf"  # or "pth": a checkpoint of this project, used as it is
+    format: str = "whitebox-tf"  # "openvino-ir" (the first file is the .xml), or "pth": used as it is
 
 
+# in the order the web demo offers them: the face model first (smooth faces with the photo's features; on scenes
+# without a face White-box's general model is the better one: docs/facial_examples.jpg and the README)
 REGISTRY = {m.name: m for m in [
+    PretrainedModel(
+        name="facial",
+        files={"facial_cartoonization_256x256.xml": (f"{FACIAL_RAW}/facial_cartoonization_256x256.xml",
+                                                     "70239db1409f1781dc2e4578264e74d02eb7a07d"),
+               "facial_cartoonization_256x256.bin": (f"{FACIAL_RAW}/facial_cartoonization_256x256.bin",
+                                                     "906fef8dc1c30f9f79cf573cfc926a0e6dde4322")},
+        licence="CC BY-NC-SA 4.0 (Xinrui Wang; non-commercial use only)",
+        trained_on="faces: the White-box author's face model (SystemErrorWang/FacialCartoonization `weight.pth`, "
+                   "\"an improvement based on White-box\"; training data unpublished); smoother, fewer lines",
+        source=f"its OpenVINO export (BatchNorm folded, fp16): luxonis/depthai-experiments at {FACIAL_COMMIT[:7]}, "
+               f"depthai-inference-engine/",
+        format="openvino-ir"),
     PretrainedModel(
         name="whitebox",
         files={"model-33999.index": (f"{WB_RAW}/model-33999.index", "f1749e5542e83cf01a19aa1b2a3a7370a17efa41"),
@@ -120,29 +142,51 @@ def fetch(model: PretrainedModel, root: Path | None = None, write=print) -> Path
                             f"it to download it again")
     if model.format == "pth":
         return folder / next(iter(model.files))
-    convert_checkpoint(folder, converted)
+    if model.format == "openvino-ir":
+        convert_ir(folder / next(iter(model.files)), converted)
+    else:
+        convert_checkpoint(folder, converted)
     write(f"{model.name}: converted to {converted}")
     return converted
 
 
 def resolve_model(spec: str, write=print, root: Path | None = None) -> Path:
-    """A registered name, a .pth checkpoint or a White-box TF checkpoint folder -> a checkpoint file path."""
+    """A registered name, a .pth checkpoint, the face model's weight.pth or IR .xml, or a White-box TF checkpoint
+    folder -> a checkpoint file path of this project."""
     if spec in REGISTRY:
         return fetch(REGISTRY[spec], root, write)
     path = Path(spec)
+    if path.is_file() and path.suffix.lower() == ".xml":
+        return converted_once(path, root, write, convert_ir)
     if path.is_file():
-        return path
+        return path if is_project_checkpoint(path) else converted_once(path, root, write, convert_state_dict)
     if path.is_dir():
         prefix = find_prefix(path)
         index = prefix.with_name(prefix.name + ".index")
-        digest = hashlib.sha1(index.read_bytes()).hexdigest()[:16]
-        converted = (root or cache_root()) / "converted" / f"{digest}.pth"
-        if not converted.is_file():
-            convert_checkpoint(path, converted)
-            write(f"converted {prefix} -> {converted}")
-        return converted
+        return converted_once(index, root, write, lambda _, out: convert_checkpoint(path, out))
     names = ", ".join(REGISTRY)
-    raise UserError(f"{spec}: not a model name ({names}), a checkpoint file or a TF checkpoint folder")
+    raise UserError(f"{spec}: no such file, and not a model name ({names}); a checkpoint, the face model's weight.pth "
+                    f"or .xml, or a TF checkpoint folder also work")
+
+
+def is_project_checkpoint(path: Path) -> bool:
+    """Whether the file is a zip-format torch file tagged with this project's checkpoint format (read cheaply:
+    a bare state dict such as the author's weight.pth is not)."""
+    try:
+        ckpt = torch.load(path, map_location="meta", weights_only=True, mmap=True)
+    except Exception:  # an unreadable file: load_checkpoint reports it in one line
+        return True
+    return not isinstance(ckpt, dict) or "G" in ckpt or ckpt.get("format") == FORMAT
+
+
+def converted_once(path: Path, root, write, convert) -> Path:
+    """``convert(path, out)`` into the cache, keyed by the bytes of ``path``; reused afterwards."""
+    digest = hashlib.sha1(path.read_bytes()).hexdigest()[:16]
+    converted = (root or cache_root()) / "converted" / f"{digest}.pth"
+    if not converted.is_file():
+        convert(path, converted)
+        write(f"converted {path} -> {converted}")
+    return converted
 
 
 def markdown_table() -> str:

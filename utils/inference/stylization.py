@@ -5,6 +5,9 @@
   ≈ 0.21, the White-box author's face model 0.39 on its 49 sample faces.
 - photo distance: mean |cartoon − photo| over pixels and RGB channels, on 0–255: how far the cartoon moved
   from the photo (0 for a copy).
+- high-frequency ratio: var(Laplacian(cartoon's luma)) / var(Laplacian(photo's luma)) (OpenCV's 3×3 aperture, on
+  0–255), averaged over the pairs: the lines and texture a cartoon adds (> 1) or removes (< 1). A cartoon can be
+  flat between its regions yet draw many lines: White-box's general model scores ≈ 3.9 on selfies.
 """
 import cv2
 import numpy as np
@@ -26,11 +29,18 @@ def photo_distance(photo: np.ndarray, cartoon: np.ndarray) -> float:
     return float(np.abs(photo.astype(np.float32) - cartoon.astype(np.float32)).mean())
 
 
+def high_frequency_ratio(photo: np.ndarray, cartoon: np.ndarray) -> float:
+    def energy(rgb):
+        return float(cv2.Laplacian(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32), cv2.CV_32F).var())
+    return energy(cartoon) / max(energy(photo), 1e-6)
+
+
 def stylization(photos: list[np.ndarray], cartoons: list[np.ndarray], reference: list[np.ndarray] = ()) -> dict:
     """Means over the pairs, with the photos' and the reference cartoons' flat share for scale."""
     out = {"flat_share": float(np.mean([flat_share(c) for c in cartoons])),
            "flat_share_photos": float(np.mean([flat_share(p) for p in photos])),
-           "photo_distance": float(np.mean([photo_distance(p, c) for p, c in zip(photos, cartoons)]))}
+           "photo_distance": float(np.mean([photo_distance(p, c) for p, c in zip(photos, cartoons)])),
+           "high_frequency_ratio": float(np.mean([high_frequency_ratio(p, c) for p, c in zip(photos, cartoons)]))}
     if len(reference):
         out["flat_share_reference_cartoons"] = float(np.mean([flat_share(r) for r in reference]))
     return out

@@ -66,7 +66,9 @@ def train_parser() -> argparse.ArgumentParser:
                         "highest-step pre_gen_batch_*.pth of --save_dir")
     p.add_argument("--vgg_weights", default="auto",
                    help="VGG19 for content/structure: auto (ImageNet if it can be had, else random), imagenet "
-                        "(torchvision's cache or a download), random (seeded LSUV-scaled, offline), or a PATH")
+                        "(torchvision's cache or a download), random (seeded LSUV-scaled, offline), a PATH, or "
+                        "efficientnet-lite0 (not VGG: ImageNet EfficientNet-Lite0 from its wheel, offline; "
+                        "requirements-study.txt)")
     p.add_argument("--train_d_times", type=int, default=1, help="discriminator steps per generator step")
     p.add_argument("--d_warmup", type=int, default=0,
                    help="first N steps train the discriminators only, G frozen (for fine-tuning a released G)")

@@ -52,7 +52,7 @@ def training_state(kind: str, opts, parts: dict, precision, **extra) -> dict:
     scalers, the RNG state of every rank (a collective: call it on all ranks), and ``extra`` (train.py: which
     VGG19 the content terms used)."""
     rngs = gather(capture_rng())
-    state = {"kind": kind, "arch": {"channel": opts.channel, "num_blocks": opts.num_blocks},
+    state = {"kind": kind, "arch": unwrap(parts["G"]).arch(),
              **{name: unwrap(part).state_dict() for name, part in parts.items()},
              "scaler": precision.state_dict(), "rng": rngs[0], **extra}
     if len(rngs) > 1:

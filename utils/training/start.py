@@ -1,14 +1,37 @@
 """What train.py starts from: the generator it fine-tunes and the photos' landmarks."""
 from pathlib import Path
 
-from utils.checkpoint import list_checkpoints, load_checkpoint, load_state
+from models.conventions import Cartoonist
+from models.zoo import build_generator
+from utils.checkpoint import list_checkpoints, load_checkpoint
 from utils.errors import UserError
+from utils.inference.cartoonise import generator_from
 from utils.inference.pretrained import resolve_model
 from utils.training import distributed
 
 
-def initial_generator(opts, G, write=print) -> Path:
-    """Load --pretrained (a registered model name such as 'whitebox', or a checkpoint path) into G; without it,
+def initial_generator(opts, resume: Path | None, write=print) -> tuple[Cartoonist, Path | None]:
+    """(G, the checkpoint it starts from). Resuming: G of the resumed checkpoint's architecture (its weights are
+    loaded by ``Run.resume``); otherwise the start checkpoint's generator with its weights. The architecture
+    (White-box's U-Net or the author's face model) comes from the file, never from a flag."""
+    if resume is not None:
+        return build_generator(load_checkpoint(resume).get("arch", {})), None
+    path = start_checkpoint(opts, write)
+    return generator_from(load_checkpoint(path), path).train(), path
+
+
+def anchor_generator(opts, write=print) -> Cartoonist:
+    """The untouched starting generator, frozen (the style anchor's G0, --w6): the same file on every resume."""
+    path = start_checkpoint(opts, lambda *_: None)
+    G0 = generator_from(load_checkpoint(path), path)
+    for p in G0.parameters():
+        p.requires_grad_(False)
+    write(f"style anchor (--w6 {opts.w6:g}): the outputs of {path}, untouched")
+    return G0
+
+
+def start_checkpoint(opts, write=print) -> Path:
+    """--pretrained (a registered model name such as 'whitebox' or 'facial', or a checkpoint path); without it,
     the pre_gen_batch_*.pth of --save_dir with the highest step, saying which and why, and warning when a file
     with a lower step was written later (a newer pretraining run that restarted its step count)."""
     if opts.pretrained is not None:
@@ -25,7 +48,6 @@ def initial_generator(opts, G, write=print) -> Path:
         if newest != path:
             write(f"warning: {newest.name} was written after {path.name}; pass --pretrained {newest} to start "
                   f"from it instead")
-    load_state(G, load_checkpoint(path)["G"], path, "G")
     write(f"generator initialised from {path} ({why})")
     return path
 

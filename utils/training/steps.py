@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from losses.adversarial import lsgan_d_loss, lsgan_g_loss
+from losses.anchor import style_anchor
 from losses.content import content_loss
 from losses.landmark import landmark_term
 from losses.structure import structure_loss
@@ -18,7 +19,7 @@ from losses.surface import surface
 from losses.texture import RANGES, color_shift, color_shift_weights
 from losses.tv import total_variation
 from losses.weights import LossWeights
-from models.generator import TRAIN_EPS, cartoonize
+from models.conventions import cartoonize
 from utils.runtime import requires_grad
 from utils.training.distributed import any_rank, unwrap
 
@@ -57,13 +58,15 @@ def pretrain_step(photo: torch.Tensor, G, opt_G, precision) -> dict:
 @dataclass
 class Nets:
     """Everything train_step updates or reads; built once in train.py (or in a test). Under torchrun the three
-    trainable networks are DDP wrappers (``distributed.wrap``); ``parts()`` gives what a checkpoint stores."""
+    trainable networks are DDP wrappers (``distributed.wrap``); ``parts()`` gives what a checkpoint stores.
+    ``anchor``: the untouched starting generator, frozen, for the style-anchor term (--w6), else None."""
     G: nn.Module
     D_texture: nn.Module
     D_surface: nn.Module
     vgg: nn.Module
     opt_G: torch.optim.Optimizer
     opt_D: torch.optim.Optimizer
+    anchor: nn.Module | None = None
 
     def parts(self) -> dict:
         return {"G": unwrap(self.G), "D_texture": unwrap(self.D_texture), "D_surface": unwrap(self.D_surface),
@@ -77,7 +80,8 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
     ``fake.detach()``. photo, cartoon: (B, 3, H, W) in [-1, 1]. ``superpixels.submit`` starts the structure
     target while the VGG and discriminator forwards run. ``points``: the photos' (B, 68, 2) landmarks for the
     landmark term (NaN where no face). Returns every term, unweighted (``tv``) and weighted (``tv_w``), and the
-    totals.
+    totals. A term whose weight is 0 is not computed, and with --w1 and --w2 both 0 the discriminators do not
+    train (the style-anchor fine-tune needs neither them nor VGG).
     """
     G, vgg = nets.G, nets.vgg
     # the G step reads the discriminators unwrapped: under DDP their parameters, frozen here, would leave the
@@ -86,23 +90,31 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
     requires_grad(D_tex, False)
     requires_grad(D_surf, False)
     with precision.autocast():
-        fake = cartoonize(G, photo, TRAIN_EPS)
+        fake = cartoonize(G, photo, training=True)
     pending = superpixels.submit(fake) if weights.structure > 0 else None
+    adversarial = weights.surface > 0 or weights.texture > 0
     with precision.autocast():
-        vgg_fake = vgg(fake)
         shift = color_shift_weights(photo.device)
         blur_fake = surface(fake)
-        raw = {"tv": total_variation(fake.float()),
-               "surface": lsgan_g_loss(D_surf(blur_fake)),
-               "texture": lsgan_g_loss(D_tex(color_shift(fake, shift)))}
-        with torch.no_grad():  # photo and superpixel target through VGG in one call (bench: 1.15× two calls)
-            targets = photo if pending is None else torch.cat([photo, pending.result().to(photo.dtype)])
-            vgg_targets = vgg(targets).split(photo.shape[0])
-        raw["content"] = content_loss(vgg_targets[0], vgg_fake)
-        if pending is not None:
-            raw["structure"] = structure_loss(vgg_targets[1], vgg_fake)
+        raw = {"tv": total_variation(fake.float())}
+        if weights.surface > 0:
+            raw["surface"] = lsgan_g_loss(D_surf(blur_fake))
+        if weights.texture > 0:
+            raw["texture"] = lsgan_g_loss(D_tex(color_shift(fake, shift)))
+        if weights.content > 0 or pending is not None:
+            vgg_fake = vgg(fake)
+            with torch.no_grad():  # photo and superpixel target through VGG in one call (bench: 1.15× two calls)
+                targets = photo if pending is None else torch.cat([photo, pending.result().to(photo.dtype)])
+                vgg_targets = vgg(targets).split(photo.shape[0])
+            raw["content"] = content_loss(vgg_targets[0], vgg_fake)
+            if pending is not None:
+                raw["structure"] = structure_loss(vgg_targets[1], vgg_fake)
         if points is not None and weights.landmark > 0:
             raw["landmark"] = landmark_term(fake, photo, points, landmark_sigma)
+        if nets.anchor is not None and weights.anchor > 0:
+            with torch.no_grad():
+                anchor = cartoonize(nets.anchor, photo, training=True)
+            raw["anchor"] = style_anchor(fake, anchor)
     weighted = weights.weigh(raw)
     g_total = sum(weighted.values())
     out = as_floats({**raw, **{f"{k}_w": v for k, v in weighted.items()}, "g_total": g_total})
@@ -110,7 +122,8 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
     if bad:
         return {**out, "nonfinite": bad}
     precision.minimize(g_total, nets.opt_G, "G")
-
+    if not adversarial:
+        return out
     return {**out, **d_update(fake.detach(), blur_fake.detach(), cartoon, nets, precision, d_steps)}
 
 
@@ -144,7 +157,7 @@ def d_warmup_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, precis
     but the discriminators from random weights (White-box released G alone), their first, uninformed gradients
     would otherwise push G around. G is untouched; returns the D terms."""
     with torch.no_grad(), precision.autocast():
-        fake = cartoonize(unwrap(nets.G), photo, TRAIN_EPS)
+        fake = cartoonize(unwrap(nets.G), photo, training=True)
         blur_fake = surface(fake)
     return d_update(fake.float(), blur_fake.float(), cartoon, nets, precision, d_steps)
 
@@ -152,6 +165,6 @@ def d_warmup_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, precis
 @torch.no_grad()
 def representations(photo: torch.Tensor, G: nn.Module, superpixels) -> list[torch.Tensor]:
     """The sample-grid columns: photo | output | superpixel | surface blur | texture gray (mean weights)."""
-    fake = cartoonize(unwrap(G), photo, TRAIN_EPS)
+    fake = cartoonize(unwrap(G), photo, training=True)
     mid = torch.tensor([(lo + hi) / 2 for lo, hi in RANGES])
     return [photo, fake, superpixels(fake), surface(fake), color_shift(fake, mid)]

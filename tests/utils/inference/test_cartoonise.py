@@ -7,14 +7,20 @@ from skimage import data
 
 from models.generator import Generator
 from utils.faces.landmarks import FaceLandmarks
-from utils.inference.cartoonise import Cartooniser, blend, fit_size, pad4
+from utils.inference.cartoonise import Cartooniser, blend, fit_size, pad_to
 from utils.inference.faces import FaceCartooniser
 
 
 @pytest.fixture(scope="module")
-def cartooniser():
+def generator():
     torch.manual_seed(0)
-    return Cartooniser(Generator(8, 1).eval(), "cpu", max_side=256)
+    return Generator(8, 1).eval()
+
+
+@pytest.fixture
+def cartooniser(generator):
+    """A fresh Cartooniser per test (a test that changes its strength cannot leak into the next), sharing G."""
+    return Cartooniser(generator, "cpu", max_side=256)
 
 
 @pytest.mark.parametrize("h, w, cap, want", [(100, 50, 720, (100, 50)), (1000, 500, 720, (720, 360)),
@@ -26,7 +32,7 @@ def test_fit_size_shrinks_the_long_side_never_enlarges(h, w, cap, want):
 @pytest.mark.parametrize("h, w", [(37, 53), (4, 4), (5, 2), (2, 7)])
 def test_pad4_pads_bottom_right_to_multiples_of_4_keeping_the_image(h, w):
     x = torch.rand(1, 3, h, w)
-    y = pad4(x)
+    y = pad_to(x, 4)
     assert y.shape[-2] % 4 == 0 and y.shape[-1] % 4 == 0 and y.shape[-2] - h < 4 and y.shape[-1] - w < 4
     assert torch.equal(y[..., :h, :w], x)
 
@@ -37,16 +43,13 @@ def test_any_size_comes_back_at_its_own_size(cartooniser):
     assert [c.shape for c in cartooniser(images)] == [im.shape for im in images]
 
 
-def test_strength_0_is_the_photo_1_the_cartoon_and_between_a_linear_fade(cartooniser):
+def test_strength_0_is_the_photo_1_the_cartoon_and_between_a_linear_fade(generator):
     photo = cv2.resize(data.astronaut(), (128, 128), interpolation=cv2.INTER_AREA)
-    full = cartooniser.cartoons([photo])[0]
-    for s, want in ((0.0, photo), (1.0, full)):
-        cartooniser.strength = s
-        assert np.array_equal(cartooniser([photo])[0], want)
-    cartooniser.strength = 0.25
-    half = cartooniser([photo])[0].astype(float)
-    assert np.abs(half - (0.25 * full + 0.75 * photo)).max() <= 0.5
-    cartooniser.strength = 1.0
+    at = {s: Cartooniser(generator, "cpu", max_side=256, strength=s) for s in (0.0, 0.25, 1.0)}
+    full = at[1.0].cartoons([photo])[0]
+    assert np.array_equal(at[0.0]([photo])[0], photo) and np.array_equal(at[1.0]([photo])[0], full)
+    quarter = at[0.25]([photo])[0].astype(float)
+    assert np.abs(quarter - (0.25 * full + 0.75 * photo)).max() <= 0.5
     assert np.abs(photo.astype(int) - full).mean() > 5  # the fixture's G does change the photo
 
 

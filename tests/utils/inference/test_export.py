@@ -3,19 +3,22 @@ from pathlib import Path
 import pytest
 import torch
 
+from models.face_generator import FaceGenerator
 from models.generator import Generator
 from utils.inference.export import TOLERANCE, check_inputs, export_onnx, max_abs_diff
 
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed (pip install onnx onnxruntime onnxscript)")
 
 
-def test_onnx_matches_pytorch_on_random_and_real_photo_with_dynamic_shapes(tmp_path):
+@pytest.mark.parametrize("cls", [Generator, FaceGenerator])
+def test_onnx_matches_pytorch_on_random_and_real_photo_with_dynamic_shapes(cls, tmp_path):
     torch.manual_seed(0)
-    G = Generator().eval()
+    G = cls().eval()
     path = export_onnx(G, tmp_path / "g.onnx")
     for name, x in check_inputs().items():
         assert max_abs_diff(G, path, x) < TOLERANCE, name
-    assert max_abs_diff(G, path, torch.rand(3, 3, 40, 52) * 2 - 1) < TOLERANCE  # another batch and size
+    m = G.size_multiple  # another batch and size, multiples of the model's own
+    assert max_abs_diff(G, path, torch.rand(3, 3, 3 * m, 5 * m) * 2 - 1) < TOLERANCE
 
 
 def test_onnx_backend_of_test_py_matches_torch_and_caches_the_graph(tmp_path, monkeypatch):

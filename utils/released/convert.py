@@ -1,8 +1,8 @@
 """Convert White-box Cartoonization's released TF generator to this project's checkpoint format.
 
-    python -m utils.whitebox.convert SRC_DIR OUT.pth      # SRC_DIR: the folder holding model-33999.index/.data
+    python -m utils.released.convert SRC_DIR OUT.pth      # SRC_DIR: the folder holding model-33999.index/.data
 
-The TF checkpoint is read by ``utils.whitebox.tf_checkpoint`` (no TensorFlow needed). Kernels go from TF's HWIO to
+The TF checkpoint is read by ``utils.released.tf_checkpoint`` (no TensorFlow needed). Kernels go from TF's HWIO to
 PyTorch's OIHW. White-box reads and writes images with OpenCV, so its model takes and returns BGR; the first
 conv's input channels and the last conv's output channels are reversed here so the converted model takes and
 returns RGB like the rest of the project (the output guided filter pairs channel c of the photo with channel c
@@ -18,7 +18,7 @@ import torch
 from models.generator import Generator
 from utils.checkpoint import load_state, save_checkpoint
 from utils.errors import UserError, cli
-from utils.whitebox.tf_checkpoint import read_checkpoint
+from utils.released.tf_checkpoint import read_checkpoint
 
 # the TF variable scopes in creation order (slim names unnamed convs Conv, Conv_1, ...) -> our modules
 TF_TO_TORCH = {"Conv": "conv0", "Conv_1": "down1", "Conv_2": "conv1", "Conv_3": "down2", "Conv_4": "conv2",

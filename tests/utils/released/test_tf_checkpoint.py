@@ -5,8 +5,8 @@ import pytest
 
 from tests.conftest import whitebox_variables, write_tf_bundle
 from utils.errors import UserError
-from utils.whitebox.convert import convert, find_prefix
-from utils.whitebox.tf_checkpoint import read_checkpoint
+from utils.released.convert import convert, find_prefix
+from utils.released.tf_checkpoint import read_checkpoint
 
 
 def test_reads_every_variable_with_shape_and_values(tmp_path):

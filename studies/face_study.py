@@ -1,0 +1,225 @@
+"""The face-model study: fine-tune a released generator with several ways of holding its style ("arms"), each at
+several landmark weights (--w5) and seeds, and score every run on held-out photos.
+
+    python -m studies.face_study --pretrained facial --photo_dir selfie2anime/photo \
+        --cartoon_dir selfie2anime/cartoon --out results/face_study --image_size 256 --train_iter 300 \
+        --seeds 0 1 --weights 0 1 --baseline whitebox \
+        --arm "lsuv: --vgg_weights random --w3 2e5 --w4 2e5" \
+        --arm "effnet: --vgg_weights efficientnet-lite0 --w3 3e3 --w4 3e3" \
+        --arm "anchor=0.5,1,2: --w0 0 --w1 0 --w2 0 --w3 0 --w4 0 --w6 1 --vgg_weights random"
+
+An arm is ``NAME[=W5,W5,...]: train.py flags``; without ``=…`` it runs every --weights value. Holds out the last
+--holdout photos (sorted) and trains on the rest. Each run is train.py (model_version 9000 + 1000·arm + 100·seed +
+weight index) fine-tuning --pretrained; a finished run and its score are reused, so a killed study resumes where
+it stopped. Scored on the held-out photos (test.py --eval's measures): landmark NME, face found, identity distance,
+flat share, distance moved from the photo, high-frequency ratio; and each arm's time per step. Writes study.json,
+table.md (means over seeds), tradeoff.png (NME against flat share and high-frequency ratio, one line per arm
+through its --w5 values) and sheet.jpg (photo | the untouched model | each arm at each --w5, first seed).
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+import train
+from utils.checkpoint import checkpoint_path
+from utils.errors import UserError, cli
+from utils.faces.metrics import FaceMetrics
+from utils.image_io import BadImage, list_images, read_image, write_image
+from utils.inference.cartoonise import Cartooniser, load_generator
+from utils.inference.pretrained import resolve_model
+from utils.inference.stylization import stylization
+from utils.runtime import pick_device
+
+COLUMNS = (("landmark_nme", "landmark NME ↓", "{:.4f}"), ("faces_found", "face found", "{}"),
+           ("identity_distance", "identity dist ↓", "{:.3f}"), ("flat_share", "flat share", "{:.2f}"),
+           ("high_frequency_ratio", "high-freq. ratio", "{:.2f}"), ("photo_distance", "moved from photo", "{:.1f}"),
+           ("ms_per_step", "ms/step", "{:.0f}"))
+
+
+def parse_arm(text: str, weights: list[float]) -> tuple[str, list[float], list[str]]:
+    """'NAME[=W,W]: flags' -> (name, its --w5 values, its train.py flags)."""
+    head, sep, flags = text.partition(":")
+    name, _, values = head.strip().partition("=")
+    if not sep or not name:
+        raise UserError(f"--arm '{text}': write NAME[=W5,W5,...]: train.py flags")
+    try:
+        ws = [float(v) for v in values.split(",")] if values else weights
+    except ValueError:
+        raise UserError(f"--arm '{text}': the values after '=' are --w5 weights (numbers)") from None
+    return name, ws, flags.split()
+
+
+def split(photo_dir: Path, out: Path, holdout: int) -> list[Path]:
+    """Link all but the last ``holdout`` photos into out/train_photo; return the held-out files."""
+    files = list_images(photo_dir)
+    if len(files) <= holdout:
+        raise UserError(f"{photo_dir}: {len(files)} photos, need more than --holdout {holdout}")
+    train_dir = out / "train_photo"
+    train_dir.mkdir(parents=True, exist_ok=True)
+    for f in files[:-holdout]:
+        link = train_dir / f.relative_to(photo_dir)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(f.resolve())
+    return files[-holdout:]
+
+
+def score(metrics: FaceMetrics, photos, cartoons) -> dict:
+    face = metrics(photos, cartoons)
+    found = f"{round(face.get('cartoon_face_detected', float('nan')) * face.get('faces', 0))}/{face.get('faces', 0)}"
+    keys = ("landmark_nme", "cartoon_face_detected", "identity_distance", "identity_kept", "faces")
+    return {**{k: face.get(k, float("nan")) for k in keys}, "faces_found": found, **stylization(photos, cartoons)}
+
+
+def step_time(log: Path) -> float:
+    """Mean ms per step of a finished run, from its losses.jsonl (first step excluded: warm-up)."""
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    if len(rows) < 3:
+        return float("nan")
+    return 1000 * (rows[-1]["time"] - rows[0]["time"]) / (rows[-1]["step"] - rows[0]["step"])
+
+
+def mean_rows(rows: list[dict]) -> dict:
+    out = {}
+    for k, v in rows[0].items():
+        if isinstance(v, (int, float)):
+            out[k] = float(np.mean([r[k] for r in rows]))
+        elif k == "faces_found":
+            out[k] = " + ".join(r[k] for r in rows)
+    return out
+
+
+def markdown(rows: dict) -> str:
+    lines = ["| run | " + " | ".join(t for _, t, _ in COLUMNS) + " |", "| --- |" + " --- |" * len(COLUMNS)]
+    for name, m in rows.items():
+        cells = [fmt.format(m[k]) if k in m and m[k] == m[k] else "–" for k, _, fmt in COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(arms: dict, baselines: dict, path: Path) -> Path | None:
+    """NME against flat share and against high-frequency ratio: a line per arm through its --w5 values."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no tradeoff.png (pip install -r requirements-study.txt)")
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, x in zip(axes, ("flat_share", "high_frequency_ratio")):
+        for name, points in arms.items():
+            ws = sorted(points)
+            ax.plot([points[w][x] for w in ws], [points[w]["landmark_nme"] for w in ws], "o-", label=name)
+            for w in ws:
+                ax.annotate(f"w5={w:g}", (points[w][x], points[w]["landmark_nme"]), fontsize=7,
+                            textcoords="offset points", xytext=(4, 3))
+        for name, m in baselines.items():
+            ax.plot(m[x], m["landmark_nme"], "k*" if "untouched" in name else "ks", ms=9)
+            ax.annotate(name, (m[x], m["landmark_nme"]), fontsize=7, textcoords="offset points", xytext=(4, -9))
+        ax.set_xlabel({"flat_share": "flat share (cartoon-like →)",
+                       "high_frequency_ratio": "high-frequency ratio (added lines/texture →)"}[x])
+        ax.set_ylabel("landmark NME (↓)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+@cli
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--photo_dir", required=True)
+    p.add_argument("--cartoon_dir", required=True)
+    p.add_argument("--pretrained", required=True, help="the model every run fine-tunes (name or path)")
+    p.add_argument("--baseline", nargs="*", default=[], help="more untouched models to score (names or paths)")
+    p.add_argument("--arm", action="append", required=True, help="NAME[=W5,W5,...]: train.py flags")
+    p.add_argument("--out", default="results/face_study")
+    p.add_argument("--holdout", type=int, default=100)
+    p.add_argument("--image_size", type=int, default=256)
+    p.add_argument("--batch_size", type=int, default=4)
+    p.add_argument("--train_iter", type=int, default=300)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--weights", type=float, nargs="+", default=[0.0, 1.0], help="--w5 values of every arm")
+    p.add_argument("--sheet_rows", type=int, default=8)
+    opts = p.parse_args(argv)
+    arms = [parse_arm(a, opts.weights) for a in opts.arm]
+    out = Path(opts.out)
+    held_out = split(Path(opts.photo_dir), out, opts.holdout)
+    save_dir, log_dir, scores = out / "saved_models", out / "logs", out / "scores"
+    scores.mkdir(parents=True, exist_ok=True)
+    start = resolve_model(opts.pretrained)
+    photos = []
+    for f in held_out:
+        try:
+            photos.append(read_image(f))
+        except BadImage as e:
+            print(f"skipped {e}")
+    device = pick_device(opts.device)
+    metrics = FaceMetrics()
+
+    def cartoonise(path):
+        return Cartooniser(load_generator(path, device), device, max_side=opts.image_size, batch_size=16)(photos)
+
+    baselines = {f"{opts.pretrained} (untouched)": score(metrics, photos, cartoonise(start))}
+    for spec in opts.baseline:
+        baselines[f"{spec} (untouched)"] = score(metrics, photos, cartoonise(resolve_model(spec)))
+    baselines["photos themselves"] = score(metrics, photos, photos)
+    runs, sheet_columns = {}, {"photo": photos, f"{opts.pretrained}": cartoonise(start)}
+    for seed in opts.seeds:  # every arm's first seed first: a study cut short still compares the arms
+        for ai, (arm, ws, flags) in enumerate(arms):
+            for wi, w in enumerate(ws):
+                version, name = 9000 + 1000 * ai + 100 * seed + wi, f"{arm}, w5 = {w:g}, seed {seed}"
+                final = checkpoint_path(save_dir, f"gen{version}", opts.train_iter)
+                cached = scores / f"gen{version}.json"
+                if not final.is_file():
+                    print(f"== {name}: train.py --model_version {version}")
+                    train.main(["--photo_dir", str(out / "train_photo"), "--cartoon_dir", opts.cartoon_dir,
+                                "--image_size", str(opts.image_size), "--batch_size", str(opts.batch_size),
+                                "--save_dir", str(save_dir), "--log_dir", str(log_dir), "--device", opts.device,
+                                "--resume", "--total_iter", str(opts.train_iter), "--save_every", "100",
+                                "--keep_last", "1", "--model_version", str(version), "--w5", f"{w:g}",
+                                "--seed", str(seed), "--pretrained", str(start), *flags])
+                    cached.unlink(missing_ok=True)
+                need_images = seed == opts.seeds[0]
+                if cached.is_file() and not need_images:
+                    runs[name] = json.loads(cached.read_text())
+                    continue
+                images = cartoonise(final)
+                if need_images:
+                    sheet_columns[f"{arm} w5={w:g}"] = images
+                if cached.is_file():
+                    runs[name] = json.loads(cached.read_text())
+                    continue
+                runs[name] = {**score(metrics, photos, images), "ms_per_step":
+                              step_time(log_dir / f"gen{version}" / "losses.jsonl"), "arm": arm, "w5": w,
+                              "seed": seed, "flags": flags}
+                cached.write_text(json.dumps(runs[name], indent=1) + "\n")
+                print(markdown({name: runs[name]}).splitlines()[-1])
+    means, curves = {}, {}
+    for arm, ws, _ in arms:
+        for w in ws:
+            rows = [runs[f"{arm}, w5 = {w:g}, seed {s}"] for s in opts.seeds]
+            means[f"{arm}, w5 = {w:g} (mean of {len(rows)} seeds)"] = m = mean_rows(rows)
+            curves.setdefault(arm, {})[w] = m
+    table = markdown({**baselines, **means})
+    grid = [np.concatenate([c[i] for c in sheet_columns.values()], 1)
+            for i in range(min(opts.sheet_rows, len(photos)))]
+    sheet = write_image(out / "sheet.jpg", np.concatenate(grid, 0))
+    figure = plot(curves, baselines, out / "tradeoff.png")
+    settings = {k: getattr(opts, k) for k in ("pretrained", "baseline", "arm", "image_size", "batch_size",
+                                              "train_iter", "holdout", "seeds", "weights")}
+    (out / "study.json").write_text(json.dumps({"settings": settings, "baselines": baselines, "runs": runs,
+                                                "means": means}, indent=1) + "\n")
+    (out / "table.md").write_text(table + "\n")
+    print(table)
+    print(f"sheet ({' | '.join(sheet_columns)}): {sheet}\nplot: {figure}\nmetrics: {out / 'study.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The converter against a checkpoint written by TensorFlow from a TF re-implementation of White-box's
+``unet_generator`` and ``guided_filter`` (random weights): same pixels through the test-time guided filter.
+
+TensorFlow runs in its own process (tf_reference.py): imported beside torch it segfaults later imports (triton,
+through torch._dynamo), so no test module imports it.
+"""
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+import test as test_script
+import utils.released.convert as convert_whitebox
+from models.conventions import cartoonize
+from utils.image_io import read_image
+from utils.inference.cartoonise import load_generator
+from utils.released.tf_checkpoint import read_checkpoint
+
+if importlib.util.find_spec("tensorflow") is None:
+    pytest.skip("TensorFlow not installed (pip install tensorflow-cpu)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def tf_model(tmp_path_factory):
+    """(folder of model-33999, RGB photo, TF output on its BGR, the reference arrays), from tf_reference.py."""
+    out = tmp_path_factory.mktemp("tf")
+    script = Path(__file__).with_name("tf_reference.py")
+    done = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ref = dict(np.load(out / "reference.npz"))
+    return out / "wb", ref["photo_rgb"], ref["astronaut_bgr"], ref
+
+
+def test_reader_matches_tensorflow_for_every_variable(tf_model):
+    folder, ref = tf_model[0], tf_model[3]
+    ours = read_checkpoint(folder / "model-33999")
+    names = [k.removeprefix("var/") for k in ref if k.startswith("var/")]
+    assert set(ours) == set(names) and len(ours) == 36  # 18 convolutions: weights + biases
+    for name in names:
+        assert np.array_equal(ours[name], ref[f"var/{name}"]), name
+
+
+def test_converted_generator_reproduces_tf_on_a_real_photo(tf_model, tmp_path):
+    folder, photo_rgb, tf_bgr, _ = tf_model
+    convert_whitebox.main([str(folder), str(tmp_path / "wb.pth")])
+    G = load_generator(tmp_path / "wb.pth", "cpu")
+    assert sum(p.numel() for p in G.parameters()) == 1_467_075
+    x = torch.from_numpy(photo_rgb.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        ours = cartoonize(G, x)[0].permute(1, 2, 0).numpy()
+    assert np.abs(ours - tf_bgr[..., ::-1]).max() < 1e-4
+
+
+def test_channel_order_red_only_input(tf_model, tmp_path):
+    folder, ref = tf_model[0], tf_model[3]
+    convert_whitebox.main([str(folder), str(tmp_path / "wb.pth")])
+    G = load_generator(tmp_path / "wb.pth", "cpu")
+    red = ref["red"]
+    with torch.no_grad():
+        ours = cartoonize(G, torch.from_numpy(red).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+    tf_out = ref["red_bgr_out"]  # TF fed the BGR version: red in its last channel
+    assert np.abs(ours - tf_out[..., ::-1]).max() < 1e-4
+    assert np.abs(ours - tf_out).max() > 1e-2  # and the channel order matters
+
+
+def test_test_script_writes_a_cartoon_at_the_photo_size(tf_model, tmp_path):
+    folder = tf_model[0]
+    convert_whitebox.main([str(folder), str(tmp_path / "wb.pth")])
+    photo = tmp_path / "photo.jpg"
+    cv2.imwrite(str(photo), cv2.cvtColor(data.astronaut()[:301, :250], cv2.COLOR_RGB2BGR))
+    test_script.main(["--checkpoint", str(tmp_path / "wb.pth"), "--input", str(photo), "--out", str(tmp_path / "r"),
+                      "--device", "cpu"])
+    assert read_image(tmp_path / "r" / "cartoon" / "photo.png").shape == (301, 250, 3)
+
+
+def test_missing_and_partial_checkpoints(tf_model, tmp_path, capsys):
+    folder = tf_model[0]
+    with pytest.raises(SystemExit):
+        convert_whitebox.main([str(tmp_path / "nowhere"), str(tmp_path / "o.pth")])
+    assert "nowhere: no such checkpoint folder or prefix" in capsys.readouterr().err
+    partial = folder.parent / "partial"  # one variable, saved by TensorFlow (tf_reference.py)
+    with pytest.raises(SystemExit):
+        convert_whitebox.main([str(partial), str(tmp_path / "o.pth")])
+    assert "not a complete White-box generator checkpoint" in capsys.readouterr().err
+    (tmp_path / "nodata").mkdir()
+    for f in folder.glob("model-33999.index"):
+        (tmp_path / "nodata" / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(SystemExit):
+        convert_whitebox.main([str(tmp_path / "nodata"), str(tmp_path / "o.pth")])
+    assert "checkpoint data file not found" in capsys.readouterr().err

@@ -1,0 +1,125 @@
+"""The OpenVINO IR reader on IRs the tests write (conftest.write_face_ir: BatchNorm folded, the shared residual
+block written once per application), against the module the IR was written from (unfolded BatchNorm, another
+computation), and its one-line refusals."""
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import face_model, write_face_ir
+from utils.errors import UserError
+from utils.released.openvino_ir import convert_ir, face_generator_from_ir, read_ir, run_graph
+
+
+def test_rebuilt_model_computes_what_the_written_module_computes(face_ir):
+    G, xml = face_ir
+    graph = read_ir(xml)
+    rebuilt = face_generator_from_ir(graph)
+    x = torch.rand(2, 3, 48, 64) * 2 - 1  # another size than the IR's 32²: the model is fully convolutional
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), G(x), atol=1e-5)
+        # the graph interpreter, on the graph's own shape, agrees with the module as well
+        assert torch.allclose(run_graph(graph, x[:1, :, :32, :32]), G(x[:1, :, :32, :32]), atol=1e-5)
+    # one block, applied num_blocks times: a single set of residual weights
+    assert rebuilt.res_blocks[0] is rebuilt.res_blocks[1] and rebuilt.num_blocks == 2
+
+
+def test_fp16_constants_as_the_real_export_stores_them(tmp_path):
+    G = face_model(seed=3)
+    rebuilt = face_generator_from_ir(read_ir(write_face_ir(G, tmp_path / "f16.xml", dtype=np.float16)))
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        diff = (rebuilt(x) - G(x)).abs().max()
+    assert 0 < diff < 1e-2  # rounded to fp16, not identical
+
+
+def test_identity_batchnorm_leaves_folded_weights_exact(face_ir):
+    rebuilt = face_generator_from_ir(read_ir(face_ir[1]))
+    bn = rebuilt.down1.conv_layer[1]
+    x = torch.randn(1, bn.num_features, 4, 4)
+    assert torch.equal(bn(x), x)
+    rebuilt.train()  # BatchNorm stays in eval mode while training
+    assert not bn.training and torch.equal(bn(x), x)
+
+
+def test_converted_checkpoint_records_its_generator(face_ir, tmp_path):
+    from utils.inference.cartoonise import load_generator
+
+    G, xml = face_ir
+    out = convert_ir(xml, tmp_path / "face.pth")
+    assert torch.load(out, weights_only=True)["arch"] == {"generator": "facial", "channel": 4, "num_blocks": 2}
+    loaded = load_generator(out, "cpu")
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), G(x), atol=1e-5)
+
+
+def edit(xml, pattern, repl, count=1):
+    text = xml.read_text()
+    new = re.sub(pattern, repl, text, count=count)
+    assert new != text
+    xml.write_text(new)
+
+
+@pytest.fixture
+def ir(tmp_path):
+    return write_face_ir(face_model(), tmp_path / "m.xml", dtype=np.float32)
+
+
+def refused(xml, match):
+    with pytest.raises(UserError, match=match) as e:
+        face_generator_from_ir(read_ir(xml))
+    assert "\n" not in str(e.value) and str(xml) in str(e.value)
+
+
+def test_refuses_an_unknown_layer(ir):
+    edit(ir, 'type="Tanh"', 'type="Sigmoid"')
+    refused(ir, "unsupported layer type 'Sigmoid'")
+
+
+def test_refuses_a_missing_constant(ir):
+    # drop the edge that feeds the first convolution its weight: the conv's port 1 has no producer
+    edit(ir, r'<edge from-layer="1" from-port="0" to-layer="2" to-port="1"/>', "")
+    refused(ir, "input 1 of layer 2 .* is not connected")
+
+
+def test_refuses_a_constant_outside_the_bin(ir):
+    ir.with_suffix(".bin").write_bytes(ir.with_suffix(".bin").read_bytes()[:-100])
+    refused(ir, "lie outside")
+
+
+def test_refuses_a_constant_whose_size_does_not_fit_its_shape(ir):
+    edit(ir, r'shape="8,4,3,3" size="1152"', 'shape="8,4,3,4" size="1152"')
+    refused(ir, r"size 1152 bytes does not fit shape \(8, 4, 3, 4\)")
+
+
+def test_refuses_a_weight_of_the_wrong_shape(tmp_path):
+    G = face_model()  # down3's first conv made 8 -> 10 channels (the face generator's is 8 -> 12): still runs
+    G.down3.conv_layer[0], G.down3.conv_layer[1] = torch.nn.Conv2d(8, 10, 3, 2, 1), torch.nn.BatchNorm2d(10).eval()
+    G.down3.conv_layer[3] = torch.nn.Conv2d(10, 12, 3, 1, 1)
+    refused(write_face_ir(G, tmp_path / "bad.xml", dtype=np.float32), r"weight \(10, 8, 3, 3\).* does not fit")
+
+
+def test_refuses_an_unused_constant(ir):
+    text = ir.read_text().replace("</layers>", '<layer id="999" name="stray" type="Const" version="opset1">'
+                                  '<data element_type="f32" offset="0" shape="1" size="4"/>'
+                                  '<output><port id="0"><dim>1</dim></port></output></layer></layers>')
+    ir.write_text(text)
+    refused(ir, "used by no layer, e.g. 'stray'")
+
+
+def test_refuses_a_residual_block_with_other_weights_per_application(tmp_path):
+    xml = write_face_ir(face_model(), tmp_path / "unshared.xml", dtype=np.float32, shared=False)
+    refused(xml, "other weights than its first application")
+
+
+def test_refuses_a_graph_that_computes_something_else(ir):
+    edit(ir, 'type="Tanh"', 'type="ReLU"')  # every layer known, every weight in place: only the forward differs
+    refused(ir, "does not compute the face generator's forward")
+
+
+def test_missing_bin_is_one_line(ir):
+    ir.with_suffix(".bin").unlink()
+    with pytest.raises(UserError, match="m.bin: file not found"):
+        read_ir(ir)

@@ -18,11 +18,11 @@ import cv2
 import gradio as gr
 
 from datasets.make_demo import SHOWCASE
-from utils.checkpoint import SAVE_DIR
 from utils.errors import UserError
 from utils.image_io import BadImage, read_image, skimage_photo, write_image
 from utils.inference.cartoonise import Cartooniser, fit_size, load_generator
 from utils.inference.pretrained import REGISTRY, resolve_model
+from utils.options import SAVE_DIR
 from utils.runtime import Precision, pick_device
 
 

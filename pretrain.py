@@ -4,26 +4,32 @@ Writes checkpoints/saved_models/pre_gen_batch_{step}.pth every --save_every step
 checkpoints/logs/pre_gen/{options.json, losses.jsonl, samples/} (photo | reconstruction grids).
 Several processes: torchrun --nproc_per_node N pretrain.py ... (--batch_size is per process).
 """
-import torch
-from tqdm import tqdm
-
-from datasets.folder import ImageFolder, SkipReport, batches
-from models.generator import Generator
 from utils.errors import cli
-from utils.runtime import Precision, seed_everything
-from utils.training import distributed
 from utils.training.options import parse_training_options, pretrain_parser
-from utils.training.run import Run, training_state
-from utils.training.steps import pretrain_step
 
 PREFIX = "pre_gen"
 
 
 @cli
 def main(argv=None):
-    opts = parse_training_options(pretrain_parser(), argv)
-    if opts is None:
-        return
+    opts = parse_training_options(pretrain_parser(), argv)  # before torch: --help and --dry-run answer at once
+    return None if opts is None else pretrain(opts)
+
+
+def pretrain(opts):
+    # imported here, after the arguments are parsed: --help never waits for torch
+    import torch
+    from tqdm import tqdm
+
+    from datasets.folder import ImageFolder, SkipReport, batches
+    from models.generator import Generator
+    from utils.progress import progress
+    from utils.provenance import provenance
+    from utils.runtime import Precision, seed_everything
+    from utils.training import distributed
+    from utils.training.run import Run, training_state
+    from utils.training.steps import pretrain_step
+
     d, device = distributed.setup(opts.device, opts.dist_timeout)
     write = tqdm.write if d.main else (lambda *_: None)
     seed_everything(opts.seed + d.rank)
@@ -33,14 +39,14 @@ def main(argv=None):
     precision = Precision.choose(device, opts.precision, opts.channels_last, write if d.main else None)
     parts = {"G": G, "opt_G": opt_G}
 
-    with Run(opts, PREFIX, write=write, writes=d.main) as run:
+    with Run(opts, PREFIX, write=write, writes=d.main, provenance=provenance(device)) as run:
         start = run.resume("pretrain", parts, precision, d)
         G = distributed.wrap(precision.layout(G), d, device)
         skips = SkipReport(write)
         data = batches(photos, opts.batch_size, opts.seed, start, opts.workers, opts.flip, d.rank, d.world,
                        pin_memory=device.type == "cuda")
         step = start
-        with distributed.guard(), tqdm(initial=start, total=opts.total_iter,
+        with distributed.guard(), progress(initial=start, total=opts.total_iter, unit="step",
                                        desc="pretrain", disable=not d.main) as bar:
             for step in range(start + 1, opts.total_iter + 1):
                 batch = next(data)

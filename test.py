@@ -10,28 +10,9 @@ face, cartoonised from its aligned crop, onto the whole-image cartoon; --strengt
 cartoon (1); --eval adds metrics.json (face metrics, stylisation measures, FID/KID).
 """
 import argparse
-from pathlib import Path
 
-import cv2
-import numpy as np
-from tqdm import tqdm
-
-from datasets.folder import CARTOON_DIR, PHOTO_DIR
-from utils.checkpoint import load_checkpoint
 from utils.errors import UserError, cli
-from utils.image_io import (
-    IMAGE_EXTS,
-    VIDEO_EXTS,
-    BadImage,
-    contact_sheet,
-    list_images,
-    read_image,
-    with_caption,
-    write_image,
-)
-from utils.inference.cartoonise import Cartooniser, add_checkpoint_args, caveat, generator_from, resolve_checkpoint
-from utils.runtime import Precision, pick_device
-from utils.training.options import add_precision_args
+from utils.options import CARTOON_DIR, PHOTO_DIR, add_checkpoint_args, add_precision_args
 
 
 def parser() -> argparse.ArgumentParser:
@@ -76,75 +57,28 @@ def check(p, opts):
     return opts
 
 
-def inputs(opts) -> tuple[list[Path], Path, Path | None]:
-    """(image files, the folder names are relative to, a video file or None)."""
-    if opts.input is None:
-        root = Path(opts.photo_dir)
-        if not root.is_dir():
-            raise UserError(f"{root}: folder not found (pass test photos with --photo_dir or --input)")
-        files = list_images(root)
-        return (files[: opts.num] if opts.num else files), root, None
-    path = Path(opts.input)
-    if path.is_dir():
-        return list_images(path), path, None
-    if not path.is_file():
-        raise UserError(f"{path}: no such file or folder")
-    if path.suffix.lower() in VIDEO_EXTS:
-        return [], path.parent, path
-    if path.suffix.lower() not in IMAGE_EXTS:
-        raise UserError(f"{path}: not an image or video extension ({', '.join(sorted(IMAGE_EXTS | VIDEO_EXTS))})")
-    return [path], path.parent, None
-
-
-def output_folder(opts, tag: str) -> Path:
-    """results/{tag}[_align][_s{strength}]: runs with other settings never overwrite each other."""
-    if opts.out:
-        return Path(opts.out)
-    tag += "_align" if opts.align else ""
-    tag += f"_s{opts.strength:g}" if opts.strength != 1 else ""
-    return Path("results") / tag
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def cartoonise_video(path: Path, out_dir: Path, cartoonise) -> Path:
-    """Every frame through the model, written back as an mp4 with the same frame rate and size."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise UserError(f"{path}: cannot open video")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    out = out_dir / f"{path.stem}_cartoon.mp4"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    frames, bar = [], tqdm(total=total, desc=path.name, unit="frame")
-    while True:
-        ok, frame = cap.read()
-        if ok:
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        if frames and (not ok or len(frames) == cartoonise.batch_size):
-            for cartoon in cartoonise(frames):
-                writer.write(cv2.cvtColor(cartoon, cv2.COLOR_RGB2BGR))
-            bar.update(len(frames))
-            frames = []
-        if not ok:
-            break
-    cap.release()
-    writer.release()
-    bar.close()
-    return out
-
-
 @cli
 def main(argv=None):
     p = parser()
-    opts = check(p, p.parse_args(argv))
+    opts = check(p, p.parse_args(argv))  # before torch: --help answers at once
+    # imported here, after the arguments are parsed: --help never waits for torch
+    import numpy as np
+
+    from utils.checkpoint import load_checkpoint
+    from utils.image_io import BadImage, contact_sheet, read_image, with_caption, write_image
+    from utils.inference.cartoonise import Cartooniser, caveat, generator_from, resolve_checkpoint
+    from utils.inference.files import cartoonise_video, inputs, output_folder, plural
+    from utils.progress import progress
+    from utils.runtime import Precision, pick_device
+
     path, tag = resolve_checkpoint(p, opts)
     device = pick_device(opts.device)
     ckpt = load_checkpoint(path)  # read once: the generator, and what the sheet must say about it
+    made = ckpt.get("provenance", {})
+    if made.get("commit"):
+        print(f"{path.name}: trained at commit {made['commit'][:12]}"
+              f"{' with uncommitted changes' if made.get('dirty') else ''} (torch {made.get('torch')}, "
+              f"{made.get('gpu') or made.get('cpu') or made.get('device')})")
     if opts.backend == "onnx":
         from utils.inference.export import OnnxCartooniser
         print("backend: ONNX Runtime, fp32 on CPU")
@@ -164,7 +98,7 @@ def main(argv=None):
         return
 
     pairs, written, skipped = [], [], []
-    for k in tqdm(range(0, len(files), opts.batch_size), desc="cartoonise", unit="batch"):
+    for k in progress(range(0, len(files), opts.batch_size), desc="cartoonise", unit="batch"):
         chunk, images = [], []
         for f in files[k:k + opts.batch_size]:
             try:

@@ -7,30 +7,37 @@ every --save_every steps and at the end, and checkpoints/logs/gen{model_version}
 losses.jsonl and samples/ (photo | output | superpixel | surface blur | texture gray).
 Several processes: torchrun --nproc_per_node N train.py ... (--batch_size is per process).
 """
-import contextlib
-
-import torch
-from tqdm import tqdm
-
-from datasets.folder import ImageFolder, SkipReport, batches
-from losses.superpixel import Superpixels
-from losses.weights import LossWeights
-from models.discriminator import PatchDiscriminator
-from models.vgg import build_vgg
 from utils.errors import UserError, cli
-from utils.runtime import Precision, seed_everything
-from utils.training import distributed
 from utils.training.options import parse_training_options, train_parser
-from utils.training.run import Run, find_resume, training_state
-from utils.training.start import anchor_generator, face_landmarks, initial_generator
-from utils.training.steps import Nets, d_warmup_step, representations, train_step
 
 
 @cli
 def main(argv=None):
-    opts = parse_training_options(train_parser(), argv)
-    if opts is None:
-        return
+    opts = parse_training_options(train_parser(), argv)  # before torch: --help and --dry-run answer at once
+    return None if opts is None else train(opts)
+
+
+def train(opts):
+    # imported here, after the arguments are parsed: --help never waits for torch
+    import contextlib
+
+    import torch
+    from tqdm import tqdm
+
+    from datasets.folder import ImageFolder, SkipReport, batches
+    from losses.superpixel import Superpixels
+    from losses.weights import LossWeights
+    from models.discriminator import PatchDiscriminator
+    from models.vgg import build_vgg
+    from utils.progress import progress
+    from utils.provenance import provenance
+    from utils.runtime import Precision, seed_everything
+    from utils.training import distributed
+    from utils.training.held_out import HeldOut
+    from utils.training.run import Run, find_resume, training_state
+    from utils.training.start import anchor_generator, face_landmarks, initial_generator
+    from utils.training.steps import Nets, d_warmup_step, representations, train_step
+
     prefix = f"gen{opts.model_version}"
     d, device = distributed.setup(opts.device, opts.dist_timeout)
     write = tqdm.write if d.main else (lambda *_: None)
@@ -51,7 +58,9 @@ def main(argv=None):
     if weights.anchor > 0:
         nets.anchor = precision.layout(anchor_generator(opts, write).to(device))
 
-    with Run(opts, prefix, write=write, writes=d.main) as run:
+    held_out = HeldOut(opts.eval_dir, opts.eval_num, opts.predictor, write=write) if opts.eval_dir and d.main else None
+
+    with Run(opts, prefix, write=write, writes=d.main, provenance=provenance(device)) as run:
         start = run.resume("train", nets.parts(), precision, d)
         photos.landmarks = face_landmarks(opts, d, write) if weights.landmark > 0 else None
         nets.G, nets.D_texture, nets.D_surface = (distributed.wrap(precision.layout(m), d, device)
@@ -66,7 +75,7 @@ def main(argv=None):
         cartoon_batches = batches(cartoons, opts.batch_size, opts.seed + 1, start, **loader)
         step = start
         with distributed.guard(), contextlib.closing(superpixels), \
-                tqdm(initial=start, total=opts.total_iter, desc=prefix,
+                progress(initial=start, total=opts.total_iter, desc=prefix, unit="step",
                      disable=not d.main) as bar:
             for step in range(start + 1, opts.total_iter + 1):
                 photo_batch, cartoon_batch = next(photo_batches), next(cartoon_batches)
@@ -83,6 +92,8 @@ def main(argv=None):
                     bar.set_postfix({k: f"{losses[k]:.3f}" for k in ("g_total", "d_total") if k in losses})
                 if d.main and (step % opts.sample_every == 0 or step == opts.total_iter):
                     run.sample(step, representations(photo[:4], G, superpixels))
+                if held_out is not None and (step % opts.eval_every == 0 or step == opts.total_iter):
+                    run.evaluated(step, *held_out(G, device, precision))
                 state = lambda: training_state("train", opts, nets.parts(), precision, vgg=vgg.source)  # noqa: E731
                 stop = run.end_step(step, state, device)
                 bar.update()  # after the checkpoint: a stopped run's bar ends at the step it saved

@@ -13,8 +13,6 @@ from utils.faces.layout import flip_points
 from utils.runtime import helper_process
 
 
-PHOTO_DIR = "datasets/ffhq/128px/00000"  # the seed's layout: FFHQ thumbnails
-CARTOON_DIR = "datasets/animeGAN/SummerWar/style"  # an AnimeGAN style set
 
 
 class ImageFolder(Dataset):

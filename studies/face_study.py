@@ -11,10 +11,12 @@ several landmark weights (--w5) and seeds, and score every run on held-out photo
 An arm is ``NAME[=W5,W5,...]: train.py flags``; without ``=…`` it runs every --weights value. Holds out the last
 --holdout photos (sorted) and trains on the rest. Each run is train.py (model_version 9000 + 1000·arm + 100·seed +
 weight index) fine-tuning --pretrained; a finished run and its score are reused, so a killed study resumes where
-it stopped. Scored on the held-out photos (test.py --eval's measures): landmark NME, face found, identity distance,
-flat share, distance moved from the photo, high-frequency ratio; and each arm's time per step. Writes study.json,
-table.md (means over seeds), tradeoff.png (NME against flat share and high-frequency ratio, one line per arm
-through its --w5 values) and sheet.jpg (photo | the untouched model | each arm at each --w5, first seed).
+it stopped. While a run trains, 32 held-out photos are measured every --eval_every steps (its eval.jsonl and
+TensorBoard events). Scored at the end on all the held-out photos (test.py --eval's measures): landmark NME, face
+found, identity distance, flat share, distance moved from the photo, high-frequency ratio; and each arm's time per
+step. Writes study.json, table.md (means over seeds), tradeoff.png (NME against flat share and high-frequency
+ratio, one line per arm through its --w5 values) and sheet.jpg (photo | the untouched model | each arm at each
+--w5, first seed).
 """
 import argparse
 import json
@@ -52,23 +54,24 @@ def parse_arm(text: str, weights: list[float]) -> tuple[str, list[float], list[s
 
 
 def split(photo_dir: Path, out: Path, holdout: int) -> list[Path]:
-    """Link all but the last ``holdout`` photos into out/train_photo; return the held-out files."""
+    """Link all but the last ``holdout`` photos into out/train_photo and the rest into out/held_out (train.py's
+    --eval_dir while a run goes on); return the held-out files."""
     files = list_images(photo_dir)
     if len(files) <= holdout:
         raise UserError(f"{photo_dir}: {len(files)} photos, need more than --holdout {holdout}")
-    train_dir = out / "train_photo"
-    train_dir.mkdir(parents=True, exist_ok=True)
-    for f in files[:-holdout]:
-        link = train_dir / f.relative_to(photo_dir)
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if not link.exists():
-            link.symlink_to(f.resolve())
+    for folder, part in (("train_photo", files[:-holdout]), ("held_out", files[-holdout:])):
+        for f in part:
+            link = out / folder / f.relative_to(photo_dir)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.exists():
+                link.symlink_to(f.resolve())
     return files[-holdout:]
 
 
 def score(metrics: FaceMetrics, photos, cartoons) -> dict:
     face = metrics(photos, cartoons)
-    found = f"{round(face.get('cartoon_face_detected', float('nan')) * face.get('faces', 0))}/{face.get('faces', 0)}"
+    faces = face.get("faces", 0)
+    found = f"{round(face['cartoon_face_detected'] * faces)}/{faces}" if faces else "0/0"
     keys = ("landmark_nme", "cartoon_face_detected", "identity_distance", "identity_kept", "faces")
     return {**{k: face.get(k, float("nan")) for k in keys}, "faces_found": found, **stylization(photos, cartoons)}
 
@@ -106,7 +109,7 @@ def plot(arms: dict, baselines: dict, path: Path) -> Path | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("matplotlib not installed: no tradeoff.png (pip install -r requirements-study.txt)")
+        print("matplotlib not installed: no tradeoff.png (pip install -r requirements.txt)")
         return None
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, x in zip(axes, ("flat_share", "high_frequency_ratio")):
@@ -147,6 +150,8 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--weights", type=float, nargs="+", default=[0.0, 1.0], help="--w5 values of every arm")
     p.add_argument("--sheet_rows", type=int, default=8)
+    p.add_argument("--eval_every", type=int, default=100,
+                   help="held-out measures while each run trains (train.py --eval_dir, 32 photos); 0: none")
     opts = p.parse_args(argv)
     arms = [parse_arm(a, opts.weights) for a in opts.arm]
     out = Path(opts.out)
@@ -171,6 +176,7 @@ def main(argv=None):
         baselines[f"{spec} (untouched)"] = score(metrics, photos, cartoonise(resolve_model(spec)))
     baselines["photos themselves"] = score(metrics, photos, photos)
     runs, sheet_columns = {}, {"photo": photos, f"{opts.pretrained}": cartoonise(start)}
+    watch = ["--eval_dir", str(out / "held_out"), "--eval_every", str(opts.eval_every)] if opts.eval_every else []
     for seed in opts.seeds:  # every arm's first seed first: a study cut short still compares the arms
         for ai, (arm, ws, flags) in enumerate(arms):
             for wi, w in enumerate(ws):
@@ -184,7 +190,7 @@ def main(argv=None):
                                 "--save_dir", str(save_dir), "--log_dir", str(log_dir), "--device", opts.device,
                                 "--resume", "--total_iter", str(opts.train_iter), "--save_every", "100",
                                 "--keep_last", "1", "--model_version", str(version), "--w5", f"{w:g}",
-                                "--seed", str(seed), "--pretrained", str(start), *flags])
+                                "--seed", str(seed), "--pretrained", str(start), *watch, *flags])
                     cached.unlink(missing_ok=True)
                 need_images = seed == opts.seeds[0]
                 if cached.is_file() and not need_images:

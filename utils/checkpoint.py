@@ -15,7 +15,6 @@ import torch
 from utils.errors import UserError
 
 FORMAT = "wbface-checkpoint/1"
-SAVE_DIR = "checkpoints/saved_models"  # the seed's folder: {prefix}_batch_{step}.pth files
 
 
 def checkpoint_path(save_dir, prefix: str, step: int) -> Path:

@@ -32,11 +32,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def spare_cores(cap: int) -> int:
-    """Helper processes to start by default: one per core but the main process's, at most ``cap``."""
-    return min(cap, max(0, (os.cpu_count() or 1) - 1))
-
-
 def helper_process(*_) -> None:
     """Initialiser of every helper process (loader workers, superpixel and landmark pools).
 

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from utils.runtime import Precision, cpu_name, resolve_precision, spare_cores
+from utils.options import spare_cores
+from utils.runtime import Precision, cpu_name, resolve_precision
 
 
 @pytest.mark.parametrize("native, precision, layout, want", [

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import dlib
 import numpy as np
-from tqdm import tqdm
 
 from utils.errors import UserError
 from utils.image_io import BadImage, list_images, read_image
+from utils.progress import progress
 from utils.runtime import helper_process
 
 PREDICTOR_68 = "shape_predictor_68_face_landmarks.dat"
@@ -94,9 +94,9 @@ def map_with_landmarks(fn, items: list, predictor: str | None, workers: int, des
     bar = dict(total=len(items), desc=desc, unit="img")
     if workers <= 1:
         _init_worker(predictor)
-        return [fn(item) for item in tqdm(items, **bar)]
+        return [fn(item) for item in progress(items, **bar)]
     with mp.get_context("spawn").Pool(workers, _init_worker, (predictor, True)) as pool:
-        return list(tqdm(pool.imap(fn, items, chunksize=4), **bar))
+        return list(progress(pool.imap(fn, items, chunksize=4), **bar))
 
 
 def _landmarks_of(path) -> np.ndarray:

@@ -11,7 +11,7 @@ from utils.errors import UserError, cli
 from utils.faces.align import align_face
 from utils.faces.landmarks import PREDICTOR_68, map_with_landmarks, model_file, worker_landmarks
 from utils.image_io import BadImage, list_images, read_image, write_image
-from utils.runtime import spare_cores
+from utils.options import spare_cores
 
 
 def _prepare(job) -> str | None:

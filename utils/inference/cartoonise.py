@@ -14,24 +14,11 @@ import torch.nn.functional as F
 
 from models.conventions import Cartoonist, cartoonize
 from models.zoo import ARCHITECTURES, build_generator
-from utils.checkpoint import SAVE_DIR, checkpoint_path, load_checkpoint, load_state
+from utils.checkpoint import checkpoint_path, load_checkpoint, load_state
 from utils.errors import UserError
 from utils.image_io import to_batch, to_uint8
 from utils.inference.pretrained import resolve_model
 from utils.runtime import Precision
-
-
-def add_checkpoint_args(p) -> None:
-    """The flags that name a generator (test.py, utils.inference.export)."""
-    p.add_argument("--model", default=None,
-                   help="a named pretrained model (whitebox, facial), a checkpoint file, the face model's weight.pth "
-                        "or .xml, or a White-box TF checkpoint folder")
-    p.add_argument("--model_version", type=int, default=1, help="with --batch: gen{model_version}_batch_{batch}.pth")
-    p.add_argument("--batch", type=int, default=None,
-                   help="the training STEP of the checkpoint to load (not images per pass: that is --batch_size)")
-    p.add_argument("--pretrain", action="store_true", help="load pre_gen_batch_{batch}.pth instead")
-    p.add_argument("--checkpoint", default=None, help="load this checkpoint file (same as --model PATH)")
-    p.add_argument("--save_dir", default=SAVE_DIR, help="where --model_version/--batch checkpoints are")
 
 
 def resolve_checkpoint(p, opts, write=print) -> tuple[Path, str]:

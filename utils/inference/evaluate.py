@@ -16,12 +16,12 @@ def evaluate(photos: list[np.ndarray], cartoons: list[np.ndarray], out_dir: Path
              predictor: str | None = None, inception_weights: str | None = None, max_reference: int = 2000) -> dict:
     """Write {out_dir}/metrics.json and print it. FID/KID are left out, with the reason, when offline; the
     reference cartoons' flat share only when ``cartoon_dir`` holds images."""
-    metrics = {"face": FaceMetrics(predictor)(photos, cartoons)}
     try:
         reference = read_reference(cartoon_dir, 100)[0] if cartoon_dir else []
     except UserError:
         reference = []
-    metrics["stylization"] = stylization(photos, cartoons, reference)
+    face, style = measures(photos, cartoons, FaceMetrics(predictor), reference)
+    metrics = {"face": face, "stylization": style}
     try:
         model = InceptionFeatures(load_inception_state(inception_weights)).to(device)
         style, skipped = read_reference(cartoon_dir, max_reference)
@@ -40,6 +40,14 @@ def evaluate(photos: list[np.ndarray], cartoons: list[np.ndarray], out_dir: Path
     print(json.dumps(metrics, indent=2))
     print(f"metrics: {path}")
     return metrics
+
+
+def measures(photos: list[np.ndarray], cartoons: list[np.ndarray], face_metrics: FaceMetrics | None,
+             reference: list[np.ndarray] = ()) -> tuple[dict, dict]:
+    """(face metrics, stylisation measures) of photo -> cartoon pairs: what test.py --eval reports and what
+    train.py --eval_every logs. ``face_metrics`` None (no dlib models): the stylisation measures alone."""
+    face = face_metrics(photos, cartoons) if face_metrics is not None else {}
+    return face, stylization(photos, cartoons, reference)
 
 
 def read_reference(folder, limit: int) -> tuple[list[np.ndarray], int]:

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from utils.checkpoint import FORMAT
 from utils.errors import UserError, cli
+from utils.progress import progress
 from utils.released.convert import convert_checkpoint, find_prefix
 from utils.released.face_state_dict import convert_state_dict
 from utils.released.openvino_ir import convert_ir
@@ -100,7 +100,7 @@ def download(url: str, dest: Path, blob_id: str, timeout: float = 30.0) -> Path:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with open(part, "wb") as f, tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
+            with open(part, "wb") as f, progress(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
                 for chunk in iter(lambda: response.read(1 << 20), b""):
                     f.write(chunk)
                     bar.update(len(chunk))

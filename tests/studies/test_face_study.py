@@ -1,0 +1,40 @@
+"""The study script end to end on a tiny generated set: two arms, held-out scoring, resumption without retraining."""
+import json
+
+import pytest
+
+from studies import face_study
+from utils.errors import UserError
+
+
+def test_two_arms_scored_tabled_and_resumed(tmp_path, photo_dir, cartoon_dir, face_checkpoint, vgg_file, capsys):
+    fast = "--workers 0 --superpixel_workers 0 --batch_size 2"
+    args = ["--photo_dir", str(photo_dir), "--cartoon_dir", str(cartoon_dir), "--pretrained", str(face_checkpoint),
+            "--out", str(tmp_path / "study"), "--holdout", "2", "--image_size", "32", "--batch_size", "2",
+            "--train_iter", "2", "--device", "cpu", "--weights", "0", "1",
+            "--arm", f"anchor=1: --w0 0 --w1 0 --w2 0 --w3 0 --w4 0 --w6 1 --vgg_weights random {fast}",
+            "--arm", f"full: --vgg_weights {vgg_file} {fast}"]
+    face_study.main(args)
+    study = json.loads((tmp_path / "study" / "study.json").read_text())
+    assert sorted(study["runs"]) == ["anchor, w5 = 1, seed 0", "full, w5 = 0, seed 0", "full, w5 = 1, seed 0"]
+    for row in study["runs"].values():
+        assert row["ms_per_step"] > 0 or row["ms_per_step"] != row["ms_per_step"]  # 2 steps: may be too few
+        assert 0 <= row["flat_share"] <= 1 and row["high_frequency_ratio"] > 0 and row["photo_distance"] > 0
+    assert f"{face_checkpoint} (untouched)" in study["baselines"] and "photos themselves" in study["baselines"]
+    table = (tmp_path / "study" / "table.md").read_text()
+    assert "| full, w5 = 1 (mean of 1 seeds) |" in table and "| anchor, w5 = 1 (mean of 1 seeds) |" in table
+    assert (tmp_path / "study" / "sheet.jpg").is_file()
+    checkpoints = sorted((tmp_path / "study" / "saved_models").glob("gen*_batch_2.pth"))
+    assert len(checkpoints) == 3
+    stamps = [p.stat().st_mtime_ns for p in checkpoints]
+    capsys.readouterr()
+    face_study.main(args)  # everything finished: nothing is trained again
+    assert "train.py --model_version" not in capsys.readouterr().out
+    assert [p.stat().st_mtime_ns for p in checkpoints] == stamps
+
+
+def test_a_malformed_arm_is_one_line():
+    with pytest.raises(UserError, match="--arm 'x=a: --w6 1': the values after '=' are --w5 weights"):
+        face_study.parse_arm("x=a: --w6 1", [0.0])
+    with pytest.raises(UserError, match="write NAME"):
+        face_study.parse_arm("no colon", [0.0])

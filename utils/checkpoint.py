@@ -58,6 +58,13 @@ def save_checkpoint(path, state: dict) -> Path:
     return path
 
 
+def save_released(out, G, source, converted_from: str, kind: str = "released", step: int = 0) -> Path:
+    """A released generator (converted from its authors' format) as a checkpoint of this project: G's weights and
+    architecture, and where they came from."""
+    return save_checkpoint(out, {"kind": kind, "step": step, "arch": G.arch(), "G": G.state_dict(),
+                                 "options": {"source": str(source), "converted_from": converted_from}})
+
+
 def load_checkpoint(path, kind: str | None = None) -> dict:
     """Read a checkpoint written by save_checkpoint; anything else is a one-line UserError naming the file."""
     path = Path(path)

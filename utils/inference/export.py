@@ -20,8 +20,9 @@ from torch import nn
 from models.conventions import cartoonize, conventions
 from utils.errors import UserError, cli
 from utils.image_io import to_batch
-from utils.inference.cartoonise import Cartooniser, add_checkpoint_args, load_generator, resolve_checkpoint
+from utils.inference.cartoonise import Cartooniser, load_generator, resolve_checkpoint
 from utils.inference.pretrained import cache_root
+from utils.options import add_checkpoint_args
 from utils.runtime import Precision
 
 TOLERANCE = 1e-4

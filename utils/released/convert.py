@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from models.generator import Generator
-from utils.checkpoint import load_state, save_checkpoint
+from utils.checkpoint import load_state, save_released
 from utils.errors import UserError, cli
 from utils.released.tf_checkpoint import read_checkpoint
 
@@ -72,9 +72,7 @@ def convert_checkpoint(src, out) -> Path:
     G = Generator()
     load_state(G, state, prefix, "G")
     step = int(m.group(1)) if (m := re.search(r"-(\d+)$", prefix.name)) else 0
-    return save_checkpoint(out, {"kind": "whitebox", "step": step, "arch": {"channel": 32, "num_blocks": 4},
-                                 "options": {"source": str(prefix), "converted_from": "White-box TF checkpoint"},
-                                 "G": G.state_dict()})
+    return save_released(out, G, prefix, "White-box TF checkpoint", kind="whitebox", step=step)
 
 
 @cli

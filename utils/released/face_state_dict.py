@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from models.face_generator import FaceGenerator
-from utils.checkpoint import load_state, save_checkpoint
+from utils.checkpoint import load_state, save_released
 from utils.errors import UserError, cli
 
 
@@ -27,9 +27,7 @@ def convert_state_dict(path, out) -> Path:
     state = {k.removeprefix("module."): v for k, v in state.items()}
     G = FaceGenerator()
     load_state(G, state, path, "the face model (FacialCartoonization SimpleGenerator)")
-    return save_checkpoint(out, {"kind": "released", "step": 0, "arch": G.arch(),
-                                 "options": {"source": str(path), "converted_from": "FacialCartoonization weight.pth"},
-                                 "G": G.state_dict()})
+    return save_released(out, G, path, "FacialCartoonization weight.pth")
 
 
 @cli

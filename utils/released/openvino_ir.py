@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from models.face_generator import FaceGenerator, identity_batchnorm
-from utils.checkpoint import save_checkpoint
+from utils.checkpoint import save_released
 from utils.errors import UserError, cli
 
 ELEMENT_TYPES = {"f16": np.float16, "f32": np.float32, "i64": np.int64, "i32": np.int32}
@@ -257,9 +257,7 @@ def face_generator_from_ir(graph: IRGraph) -> FaceGenerator:
 def convert_ir(xml_path, out, bin_path=None) -> Path:
     """An OpenVINO IR of the face model -> this project's checkpoint at ``out`` (fp32 weights)."""
     G = face_generator_from_ir(read_ir(xml_path, bin_path))
-    return save_checkpoint(out, {"kind": "released", "step": 0, "arch": G.arch(),
-                                 "options": {"source": str(xml_path), "converted_from": "OpenVINO IR v10"},
-                                 "G": G.state_dict()})
+    return save_released(out, G, xml_path, "OpenVINO IR v10")
 
 
 @cli

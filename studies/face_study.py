@@ -16,7 +16,7 @@ TensorBoard events). Scored at the end on all the held-out photos (test.py --eva
 found, identity distance, flat share, distance moved from the photo, high-frequency ratio; and each arm's time per
 step. Writes study.json, table.md (means over seeds), tradeoff.png (NME against flat share and high-frequency
 ratio, one line per arm through its --w5 values) and sheet.jpg (photo | the untouched model | each arm at each
---w5, first seed).
+--w5, first seed); with --show, showcase.jpg: the same columns on faces the project may show.
 """
 import argparse
 import json
@@ -102,6 +102,23 @@ def markdown(rows: dict) -> str:
     return "\n".join(lines)
 
 
+def showcase(images: list[str], checkpoints: list[Path], path: Path, device) -> Path:
+    """photo | each model, a row per face found in ``images`` (eyes-level crops, 256², FFHQ framing)."""
+    from utils.faces.align import align_face
+    from utils.faces.landmarks import FaceLandmarks
+
+    finder, crops = FaceLandmarks(), []
+    for image in images:
+        photo = read_image(image)
+        for score, box in finder.faces(photo):
+            if score >= 0.5:
+                crops.append(align_face(photo, finder.points(photo, box), 256)[0])
+    if not crops:
+        raise UserError(f"--show: no face found in {', '.join(images)}")
+    columns = [crops] + [Cartooniser(load_generator(c, device), device, 256)(crops) for c in checkpoints]
+    return write_image(path, np.concatenate([np.concatenate([c[i] for c in columns], 1) for i in range(len(crops))]))
+
+
 def plot(arms: dict, baselines: dict, path: Path) -> Path | None:
     """NME against flat share and against high-frequency ratio: a line per arm through its --w5 values."""
     try:
@@ -150,6 +167,9 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--weights", type=float, nargs="+", default=[0.0, 1.0], help="--w5 values of every arm")
     p.add_argument("--sheet_rows", type=int, default=8)
+    p.add_argument("--show", nargs="*", default=[],
+                   help="images the project may show: their faces (aligned, 256²) through the same models, "
+                        "showcase.jpg (the held-out photos are for research use and stay out of a README)")
     p.add_argument("--eval_every", type=int, default=100,
                    help="held-out measures while each run trains (train.py --eval_dir, 32 photos); 0: none")
     opts = p.parse_args(argv)
@@ -176,6 +196,7 @@ def main(argv=None):
         baselines[f"{spec} (untouched)"] = score(metrics, photos, cartoonise(resolve_model(spec)))
     baselines["photos themselves"] = score(metrics, photos, photos)
     runs, sheet_columns = {}, {"photo": photos, f"{opts.pretrained}": cartoonise(start)}
+    showcase_runs = []
     watch = ["--eval_dir", str(out / "held_out"), "--eval_every", str(opts.eval_every)] if opts.eval_every else []
     for seed in opts.seeds:  # every arm's first seed first: a study cut short still compares the arms
         for ai, (arm, ws, flags) in enumerate(arms):
@@ -199,6 +220,7 @@ def main(argv=None):
                 images = cartoonise(final)
                 if need_images:
                     sheet_columns[f"{arm} w5={w:g}"] = images
+                    showcase_runs.append(final)
                 if cached.is_file():
                     runs[name] = json.loads(cached.read_text())
                     continue
@@ -217,6 +239,8 @@ def main(argv=None):
     grid = [np.concatenate([c[i] for c in sheet_columns.values()], 1)
             for i in range(min(opts.sheet_rows, len(photos)))]
     sheet = write_image(out / "sheet.jpg", np.concatenate(grid, 0))
+    if opts.show:
+        showcase(opts.show, [start, *showcase_runs], out / "showcase.jpg", device)
     figure = plot(curves, baselines, out / "tradeoff.png")
     settings = {k: getattr(opts, k) for k in ("pretrained", "baseline", "arm", "image_size", "batch_size",
                                               "train_iter", "holdout", "seeds", "weights")}

@@ -8,12 +8,18 @@ from utils.errors import UserError
 
 
 def test_two_arms_scored_tabled_and_resumed(tmp_path, photo_dir, cartoon_dir, face_checkpoint, vgg_file, capsys):
+    import cv2
+    from skimage import data
+
+    from utils.image_io import read_image
+
+    cv2.imwrite(str(tmp_path / "astronaut.png"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
     fast = "--workers 0 --superpixel_workers 0 --batch_size 2"
     args = ["--photo_dir", str(photo_dir), "--cartoon_dir", str(cartoon_dir), "--pretrained", str(face_checkpoint),
             "--out", str(tmp_path / "study"), "--holdout", "2", "--image_size", "32", "--batch_size", "2",
             "--train_iter", "2", "--device", "cpu", "--weights", "0", "1",
             "--arm", f"anchor=1: --w0 0 --w1 0 --w2 0 --w3 0 --w4 0 --w6 1 --vgg_weights random {fast}",
-            "--arm", f"full: --vgg_weights {vgg_file} {fast}"]
+            "--arm", f"full: --vgg_weights {vgg_file} {fast}", "--show", str(tmp_path / "astronaut.png")]
     face_study.main(args)
     study = json.loads((tmp_path / "study" / "study.json").read_text())
     assert sorted(study["runs"]) == ["anchor, w5 = 1, seed 0", "full, w5 = 0, seed 0", "full, w5 = 1, seed 0"]
@@ -24,6 +30,8 @@ def test_two_arms_scored_tabled_and_resumed(tmp_path, photo_dir, cartoon_dir, fa
     table = (tmp_path / "study" / "table.md").read_text()
     assert "| full, w5 = 1 (mean of 1 seeds) |" in table and "| anchor, w5 = 1 (mean of 1 seeds) |" in table
     assert (tmp_path / "study" / "sheet.jpg").is_file()
+    # the astronaut's face (dlib's false positive on her suit scores under 0.5): photo | start | three runs
+    assert read_image(tmp_path / "study" / "showcase.jpg").shape == (256, 5 * 256, 3)
     checkpoints = sorted((tmp_path / "study" / "saved_models").glob("gen*_batch_2.pth"))
     assert len(checkpoints) == 3
     stamps = [p.stat().st_mtime_ns for p in checkpoints]

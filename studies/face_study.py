@@ -167,6 +167,8 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--weights", type=float, nargs="+", default=[0.0, 1.0], help="--w5 values of every arm")
     p.add_argument("--sheet_rows", type=int, default=8)
+    p.add_argument("--report", action="store_true",
+                   help="train nothing: table, plot and sheets of the runs finished so far (means over their seeds)")
     p.add_argument("--show", nargs="*", default=[],
                    help="images the project may show: their faces (aligned, 256²) through the same models, "
                         "showcase.jpg (the held-out photos are for research use and stay out of a README)")
@@ -204,6 +206,9 @@ def main(argv=None):
                 version, name = 9000 + 1000 * ai + 100 * seed + wi, f"{arm}, w5 = {w:g}, seed {seed}"
                 final = checkpoint_path(save_dir, f"gen{version}", opts.train_iter)
                 cached = scores / f"gen{version}.json"
+                if not final.is_file() and opts.report:
+                    print(f"== {name}: not trained yet (--report)")
+                    continue
                 if not final.is_file():
                     print(f"== {name}: train.py --model_version {version}")
                     train.main(["--photo_dir", str(out / "train_photo"), "--cartoon_dir", opts.cartoon_dir,
@@ -232,8 +237,10 @@ def main(argv=None):
     means, curves = {}, {}
     for arm, ws, _ in arms:
         for w in ws:
-            rows = [runs[f"{arm}, w5 = {w:g}, seed {s}"] for s in opts.seeds]
-            means[f"{arm}, w5 = {w:g} (mean of {len(rows)} seeds)"] = m = mean_rows(rows)
+            rows = [runs[key] for s in opts.seeds if (key := f"{arm}, w5 = {w:g}, seed {s}") in runs]
+            if not rows:
+                continue
+            means[f"{arm}, w5 = {w:g} (mean of {len(rows)} seed{'s' * (len(rows) > 1)})"] = m = mean_rows(rows)
             curves.setdefault(arm, {})[w] = m
     table = markdown({**baselines, **means})
     grid = [np.concatenate([c[i] for c in sheet_columns.values()], 1)

@@ -28,7 +28,7 @@ def test_two_arms_scored_tabled_and_resumed(tmp_path, photo_dir, cartoon_dir, fa
         assert 0 <= row["flat_share"] <= 1 and row["high_frequency_ratio"] > 0 and row["photo_distance"] > 0
     assert f"{face_checkpoint} (untouched)" in study["baselines"] and "photos themselves" in study["baselines"]
     table = (tmp_path / "study" / "table.md").read_text()
-    assert "| full, w5 = 1 (mean of 1 seeds) |" in table and "| anchor, w5 = 1 (mean of 1 seeds) |" in table
+    assert "| full, w5 = 1 (mean of 1 seed) |" in table and "| anchor, w5 = 1 (mean of 1 seed) |" in table
     assert (tmp_path / "study" / "sheet.jpg").is_file()
     # the astronaut's face (dlib's false positive on her suit scores under 0.5): photo | start | three runs
     assert read_image(tmp_path / "study" / "showcase.jpg").shape == (256, 5 * 256, 3)
@@ -39,6 +39,10 @@ def test_two_arms_scored_tabled_and_resumed(tmp_path, photo_dir, cartoon_dir, fa
     face_study.main(args)  # everything finished: nothing is trained again
     assert "train.py --model_version" not in capsys.readouterr().out
     assert [p.stat().st_mtime_ns for p in checkpoints] == stamps
+    face_study.main([*args, "--seeds", "0", "1", "--report"])  # a second seed not run yet: reported as such
+    out = capsys.readouterr().out
+    assert "full, w5 = 1, seed 1: not trained yet (--report)" in out and "train.py --model_version" not in out
+    assert "| full, w5 = 1 (mean of 1 seed) |" in (tmp_path / "study" / "table.md").read_text()
 
 
 def test_a_malformed_arm_is_one_line():

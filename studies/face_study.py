@@ -163,6 +163,9 @@ def main(argv=None):
     p.add_argument("--image_size", type=int, default=256)
     p.add_argument("--batch_size", type=int, default=4)
     p.add_argument("--train_iter", type=int, default=300)
+    p.add_argument("--eval_size", type=int, default=256,
+                   help="cap on the long side of the held-out photos as the models see them (selfie2anime: 256, "
+                        "their own size); the same for every model, whatever --image_size they trained at")
     p.add_argument("--device", default="auto")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--weights", type=float, nargs="+", default=[0.0, 1.0], help="--w5 values of every arm")
@@ -191,7 +194,7 @@ def main(argv=None):
     metrics = FaceMetrics()
 
     def cartoonise(path):
-        return Cartooniser(load_generator(path, device), device, max_side=opts.image_size, batch_size=16)(photos)
+        return Cartooniser(load_generator(path, device), device, max_side=opts.eval_size, batch_size=16)(photos)
 
     baselines = {f"{opts.pretrained} (untouched)": score(metrics, photos, cartoonise(start))}
     for spec in opts.baseline:
@@ -249,7 +252,7 @@ def main(argv=None):
     if opts.show:
         showcase(opts.show, [start, *showcase_runs], out / "showcase.jpg", device)
     figure = plot(curves, baselines, out / "tradeoff.png")
-    settings = {k: getattr(opts, k) for k in ("pretrained", "baseline", "arm", "image_size", "batch_size",
+    settings = {k: getattr(opts, k) for k in ("pretrained", "baseline", "arm", "image_size", "eval_size", "batch_size",
                                               "train_iter", "holdout", "seeds", "weights")}
     (out / "study.json").write_text(json.dumps({"settings": settings, "baselines": baselines, "runs": runs,
                                                 "means": means}, indent=1) + "\n")

@@ -47,12 +47,23 @@ class PretrainedModel:
     licence: str
     trained_on: str
     source: str
-    format: str = "whitebox-tf"  # "openvino-ir" (the first file is the .xml), or "pth": used as it is
+    format: str = "whitebox-tf"  # "openvino-ir" (the first file is the .xml), "pth": used as it is, or "bundled":
+    # a checkpoint shipped inside this repository (files: {name: (path relative to the repository, git blob id)})
 
 
-# in the order the web demo offers them: the face model first (smooth faces with the photo's features; on scenes
-# without a face White-box's general model is the better one: docs/facial_examples.jpg and the README)
+# in the order the web demo offers them: the face models first (smooth faces; the fine-tune keeps the photo's
+# geometry better, the README's study); on scenes without a face White-box's general model is the better one
+# (docs/facial_examples.jpg)
 REGISTRY = {m.name: m for m in [
+    PretrainedModel(
+        name="facial_landmarks",
+        files={"facial_landmarks.pth": ("models/released/facial_landmarks.pth",
+                                        "89141370062c65472357101615ebaaa1c706e666")},
+        licence="CC BY-NC-SA 4.0 (a derivative of Xinrui Wang's face model; non-commercial use only)",
+        trained_on="`facial` fine-tuned by this project with the landmark term (--w5 0.5) held by the style anchor "
+                   "(--w6 1): 300 steps on 2,900 selfie2anime selfies; the author's style, the photo's eyes and mouths",
+        source="this repository (models/released/, fp16, 2.5 MB): the README's face-model study",
+        format="bundled"),
     PretrainedModel(
         name="facial",
         files={"facial_cartoonization_256x256.xml": (f"{FACIAL_RAW}/facial_cartoonization_256x256.xml",
@@ -75,6 +86,9 @@ REGISTRY = {m.name: m for m in [
                    "and Miyazaki films (not faces in particular)",
         source=f"SystemErrorWang/White-box-Cartoonization, test_code/saved_models at {WB_COMMIT[:7]}"),
 ]}
+
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cache_root() -> Path:
@@ -118,8 +132,23 @@ def download(url: str, dest: Path, blob_id: str, timeout: float = 30.0) -> Path:
         part.unlink(missing_ok=True)
 
 
+def bundled(model: PretrainedModel) -> Path:
+    """A model shipped in the repository: its file, checked against its git blob id."""
+    relative, blob = next(iter(model.files.values()))
+    path = REPO / relative
+    if not path.is_file():
+        raise UserError(f"{path}: the model file shipped with this repository is missing; restore it with git "
+                        f"checkout -- {relative}")
+    if git_blob_id(path) != blob:
+        raise UserError(f"{path}: not the shipped file (git blob id differs from {blob}); restore it with git "
+                        f"checkout -- {relative}")
+    return path
+
+
 def fetch(model: PretrainedModel, root: Path | None = None, write=print) -> Path:
     """The model's checkpoint of this project, from the cache or downloaded, verified and converted."""
+    if model.format == "bundled":
+        return bundled(model)
     folder = (root or cache_root()) / model.name
     converted = folder / f"{model.name}.pth"
     if converted.is_file():

@@ -206,3 +206,30 @@ def test_the_real_registry_pins_the_face_model():
     assert face.files["facial_cartoonization_256x256.bin"][1] == "906fef8dc1c30f9f79cf573cfc926a0e6dde4322"
     assert all("003b39d6ed1159ec9cdf0bcbf86f02424bde46d0" in url for url, _ in face.files.values())
     assert "CC BY-NC-SA 4.0" in face.licence and face.format == "openvino-ir"
+
+
+def test_a_bundled_model_is_checked_by_its_blob_id(registry, trained_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "REPO", tmp_path)
+    (tmp_path / "models").mkdir()
+    shipped = tmp_path / "models" / "m.pth"
+    shipped.write_bytes(trained_checkpoint.read_bytes())
+    registry["shipped"] = PretrainedModel("shipped", {"m.pth": ("models/m.pth", git_blob_id(shipped))}, "lic",
+                                          "x", "this repository", format="bundled")
+    assert resolve_model("shipped") == shipped
+    data = shipped.read_bytes()
+    shipped.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # one byte changed
+    with pytest.raises(UserError, match=r"m.pth: not the shipped file \(git blob id differs"):
+        resolve_model("shipped")
+    shipped.unlink()
+    with pytest.raises(UserError, match="the model file shipped with this repository is missing"):
+        resolve_model("shipped")
+
+
+def test_the_shipped_face_model_is_in_the_repository_and_loads():
+    from models.face_generator import FaceGenerator
+    from utils.inference.cartoonise import load_generator
+
+    path = resolve_model("facial_landmarks")  # blob id checked: the file git tracks
+    assert path.stat().st_size < 3_000_000
+    assert isinstance(load_generator(path, "cpu"), FaceGenerator)
+    assert "CC BY-NC-SA 4.0" in pretrained.REGISTRY["facial_landmarks"].licence

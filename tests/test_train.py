@@ -122,7 +122,8 @@ def test_missing_pretrained_file_is_one_line_error(tmp_path, photo_dir, cartoon_
         train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--pretrained", str(tmp_path / "x.pth")))
     err = capsys.readouterr().err.strip()
     assert e.value.code == 2
-    assert err.startswith(f"error: {tmp_path / 'x.pth'}: no such file, and not a model name (facial, whitebox)")
+    names = ", ".join(__import__("utils.inference.pretrained", fromlist=["REGISTRY"]).REGISTRY)
+    assert err.startswith(f"error: {tmp_path / 'x.pth'}: no such file, and not a model name ({names})")
     assert "\n" not in err
 
 

@@ -75,7 +75,7 @@ def caveat(ckpt: dict, path) -> str | None:
     if kind == "train" and step < SHORT_RUN:
         vgg = ckpt.get("vgg", "unrecorded")
         return (f"{Path(path).name}: only {step} training steps (VGG19: {vgg}): a pipeline check, not a cartoon "
-                f"model; for real cartoons use --model whitebox")
+                f"model; for real cartoons use --model facial_landmarks (faces) or --model whitebox")
     return None
 
 

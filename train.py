@@ -45,7 +45,7 @@ def train(opts):
     photos = ImageFolder(opts.photo_dir, opts.image_size)
     cartoons = ImageFolder(opts.cartoon_dir, opts.image_size)
     precision = Precision.choose(device, opts.precision, opts.channels_last, write if d.main else None)
-    G, _ = initial_generator(opts, find_resume(opts, prefix), write)
+    G = initial_generator(opts, find_resume(opts, prefix), write)
     if opts.image_size % G.size_multiple:
         raise UserError(f"--image_size {opts.image_size}: the {G.name} generator needs a multiple of "
                         f"{G.size_multiple}")

@@ -28,10 +28,10 @@ import train
 from utils.checkpoint import checkpoint_path
 from utils.errors import UserError, cli
 from utils.faces.metrics import FaceMetrics
-from utils.image_io import BadImage, list_images, read_image, write_image
+from utils.image_io import list_images, read_image, read_images, write_image
 from utils.inference.cartoonise import Cartooniser, load_generator
+from utils.inference.evaluate import measures
 from utils.inference.pretrained import resolve_model
-from utils.inference.stylization import stylization
 from utils.runtime import pick_device
 
 COLUMNS = (("landmark_nme", "landmark NME ↓", "{:.4f}"), ("faces_found", "face found", "{}"),
@@ -69,11 +69,11 @@ def split(photo_dir: Path, out: Path, holdout: int) -> list[Path]:
 
 
 def score(metrics: FaceMetrics, photos, cartoons) -> dict:
-    face = metrics(photos, cartoons)
+    face, style = measures(photos, cartoons, metrics)  # test.py --eval's measures
     faces = face.get("faces", 0)
     found = f"{round(face['cartoon_face_detected'] * faces)}/{faces}" if faces else "0/0"
     keys = ("landmark_nme", "cartoon_face_detected", "identity_distance", "identity_kept", "faces")
-    return {**{k: face.get(k, float("nan")) for k in keys}, "faces_found": found, **stylization(photos, cartoons)}
+    return {**{k: face.get(k, float("nan")) for k in keys}, "faces_found": found, **style}
 
 
 def step_time(log: Path) -> float:
@@ -184,12 +184,9 @@ def main(argv=None):
     save_dir, log_dir, scores = out / "saved_models", out / "logs", out / "scores"
     scores.mkdir(parents=True, exist_ok=True)
     start = resolve_model(opts.pretrained)
-    photos = []
-    for f in held_out:
-        try:
-            photos.append(read_image(f))
-        except BadImage as e:
-            print(f"skipped {e}")
+    photos, unreadable = read_images(held_out)
+    for reason in unreadable:
+        print(f"skipped {reason}")
     device = pick_device(opts.device)
     metrics = FaceMetrics()
 

@@ -42,6 +42,20 @@ def read_image(path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def read_images(files, limit: int | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """The readable images of ``files`` in their order (the first ``limit`` of them), and the one-line reason of
+    each file skipped on the way."""
+    images, skipped = [], []
+    for f in files:
+        if limit is not None and len(images) == limit:
+            break
+        try:
+            images.append(read_image(f))
+        except BadImage as e:
+            skipped.append(str(e))
+    return images, skipped
+
+
 def skimage_photo(name: str) -> np.ndarray:
     """A photo that scikit-image ships (``skimage.data.<name>()``) as RGB uint8 (H, W, 3): gray repeated, alpha
     dropped. For demos, examples and tests that must run without a download."""

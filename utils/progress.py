@@ -71,7 +71,3 @@ class PlainProgress:
         if self.printed_at != self.n:
             self.line()
         self.disable = True
-
-    @staticmethod
-    def write(text: str) -> None:
-        tqdm.write(text)

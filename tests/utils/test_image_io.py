@@ -1,4 +1,5 @@
 """Image conversion and layout helpers against direct numpy computations."""
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -54,3 +55,17 @@ def test_list_images_is_recursive_sorted_and_case_insensitive(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"")
     assert [p.relative_to(tmp_path).as_posix() for p in list_images(tmp_path)] == ["a.jpg", "a2.JpEg", "b/x.PNG"]
+
+
+def test_read_images_keeps_order_stops_at_the_limit_and_says_why_it_skipped(tmp_path):
+    from utils.image_io import read_images
+
+    good = np.zeros((4, 5, 3), np.uint8)
+    for name in ("a.png", "c.png", "d.png"):
+        cv2.imwrite(str(tmp_path / name), good)
+    (tmp_path / "b.png").write_bytes(b"")
+    files = [tmp_path / n for n in ("a.png", "b.png", "c.png", "d.png")]
+    images, skipped = read_images(files, limit=2)
+    assert len(images) == 2 and skipped == [f"{tmp_path / 'b.png'}: empty file"]  # d.png never read
+    images, skipped = read_images(files)
+    assert len(images) == 3 and len(skipped) == 1

@@ -7,7 +7,7 @@ import numpy as np
 
 from utils.errors import UserError
 from utils.faces.metrics import FaceMetrics
-from utils.image_io import BadImage, list_images, read_image
+from utils.image_io import list_images, read_images
 from utils.inference.fid import InceptionFeatures, features, fid, kid, load_inception_state
 from utils.inference.stylization import stylization
 
@@ -55,12 +55,7 @@ def read_reference(folder, limit: int) -> tuple[list[np.ndarray], int]:
     files = list_images(folder) if folder and Path(folder).is_dir() else []
     if not files:
         raise UserError(f"{folder}: no cartoon images for FID/KID (pass --cartoon_dir)")
-    images, skipped = [], 0
-    for f in files[:limit]:
-        try:
-            images.append(read_image(f))
-        except BadImage:
-            skipped += 1
+    images, skipped = read_images(files[:limit])
     if not images:
-        raise UserError(f"{folder}: none of its {skipped} cartoon files could be decoded for FID/KID")
-    return images, skipped
+        raise UserError(f"{folder}: none of its {len(skipped)} cartoon files could be decoded for FID/KID")
+    return images, len(skipped)

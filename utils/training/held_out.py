@@ -6,22 +6,15 @@ import cv2
 import numpy as np
 
 from utils.errors import UserError
-from utils.image_io import BadImage, list_images, read_image
+from utils.image_io import list_images, read_images
 from utils.inference.cartoonise import Cartooniser
 from utils.inference.evaluate import measures
 
 
 class HeldOut:
     def __init__(self, folder, num: int = 32, predictor: str | None = None, max_side: int = 256, write=print):
-        files = list_images(folder)
-        self.photos, skipped = [], 0
-        for f in files:
-            if len(self.photos) == num:
-                break
-            try:
-                self.photos.append(read_image(f))
-            except BadImage:
-                skipped += 1
+        self.photos, unreadable = read_images(list_images(folder), num)
+        skipped = len(unreadable)
         if not self.photos:
             raise UserError(f"{folder}: no readable held-out photos for --eval_dir ({skipped} unreadable)")
         try:

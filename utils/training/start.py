@@ -10,14 +10,14 @@ from utils.inference.pretrained import resolve_model
 from utils.training import distributed
 
 
-def initial_generator(opts, resume: Path | None, write=print) -> tuple[Cartoonist, Path | None]:
-    """(G, the checkpoint it starts from). Resuming: G of the resumed checkpoint's architecture (its weights are
-    loaded by ``Run.resume``); otherwise the start checkpoint's generator with its weights. The architecture
-    (White-box's U-Net or the author's face model) comes from the file, never from a flag."""
+def initial_generator(opts, resume: Path | None, write=print) -> Cartoonist:
+    """G to train. Resuming: G of the resumed checkpoint's architecture (its weights are loaded by ``Run.resume``);
+    otherwise the start checkpoint's generator with its weights. The architecture (White-box's U-Net or the
+    author's face model) comes from the file, never from a flag."""
     if resume is not None:
-        return build_generator(load_checkpoint(resume).get("arch", {})), None
+        return build_generator(load_checkpoint(resume).get("arch", {}))
     path = start_checkpoint(opts, write)
-    return generator_from(load_checkpoint(path), path).train(), path
+    return generator_from(load_checkpoint(path), path).train()
 
 
 def anchor_generator(opts, write=print) -> Cartoonist:

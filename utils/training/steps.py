@@ -94,8 +94,8 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
     pending = superpixels.submit(fake) if weights.structure > 0 else None
     adversarial = weights.surface > 0 or weights.texture > 0
     with precision.autocast():
-        shift = color_shift_weights(photo.device)
-        blur_fake = surface(fake)
+        shift = color_shift_weights(photo.device)  # drawn even when unused: the RNG stream stays the same
+        blur_fake = surface(fake) if adversarial else None  # the surface term's and the D step's input
         raw = {"tv": total_variation(fake.float())}
         if weights.surface > 0:
             raw["surface"] = lsgan_g_loss(D_surf(blur_fake))

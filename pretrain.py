@@ -12,7 +12,8 @@ PREFIX = "pre_gen"
 
 @cli
 def main(argv=None):
-    opts = parse_training_options(pretrain_parser(), argv)  # before torch: --help and --dry-run answer at once
+    # before torch: --help and --dry-run answer at once (torch loads only to read a checkpoint to resume)
+    opts = parse_training_options(pretrain_parser, argv)
     return None if opts is None else pretrain(opts)
 
 

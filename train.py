@@ -13,7 +13,8 @@ from utils.training.options import parse_training_options, train_parser
 
 @cli
 def main(argv=None):
-    opts = parse_training_options(train_parser(), argv)  # before torch: --help and --dry-run answer at once
+    # before torch: --help and --dry-run answer at once (torch loads only to read a checkpoint to resume)
+    opts = parse_training_options(train_parser, argv, prefix_of=lambda o: f"gen{o.model_version}")
     return None if opts is None else train(opts)
 
 
@@ -34,7 +35,7 @@ def train(opts):
     from utils.runtime import Precision, seed_everything
     from utils.training import distributed
     from utils.training.held_out import HeldOut
-    from utils.training.run import Run, find_resume, training_state
+    from utils.training.run import Run, training_state
     from utils.training.start import anchor_generator, face_landmarks, initial_generator
     from utils.training.steps import Nets, d_warmup_step, representations, train_step
 
@@ -45,16 +46,17 @@ def train(opts):
     photos = ImageFolder(opts.photo_dir, opts.image_size)
     cartoons = ImageFolder(opts.cartoon_dir, opts.image_size)
     precision = Precision.choose(device, opts.precision, opts.channels_last, write if d.main else None)
-    G = initial_generator(opts, find_resume(opts, prefix), write)
+    G, origin = initial_generator(opts, write)
     if opts.image_size % G.size_multiple:
         raise UserError(f"--image_size {opts.image_size}: the {G.name} generator needs a multiple of "
                         f"{G.size_multiple}")
     G, D_texture, D_surface = G.to(device), PatchDiscriminator(1).to(device), PatchDiscriminator(3).to(device)
     betas = (opts.beta1, opts.beta2)
-    vgg = build_vgg(opts.vgg_weights, device, write if d.main else None)
+    weights = LossWeights.from_flags(opts)
+    uses_vgg = weights.content > 0 or weights.structure > 0  # else no VGG19 is built (nor downloaded)
+    vgg = build_vgg(opts.vgg_weights, device, write if d.main else None) if uses_vgg else None
     nets = Nets(G, D_texture, D_surface, vgg, torch.optim.Adam(G.parameters(), opts.lr, betas=betas),
                 torch.optim.Adam([*D_texture.parameters(), *D_surface.parameters()], opts.lr, betas=betas))
-    weights = LossWeights.from_flags(opts)
     if weights.anchor > 0:
         nets.anchor = precision.layout(anchor_generator(opts, write).to(device))
 
@@ -65,7 +67,7 @@ def train(opts):
         photos.landmarks = face_landmarks(opts, d, write) if weights.landmark > 0 else None
         nets.G, nets.D_texture, nets.D_surface = (distributed.wrap(precision.layout(m), d, device)
                                                   for m in (G, D_texture, D_surface))
-        nets.vgg = precision.layout(vgg)
+        nets.vgg = precision.layout(vgg) if vgg is not None else None
         method = opts.superpixel if opts.superpixel != "auto" else ("torch" if device.type == "cuda" else "skimage")
         superpixels = Superpixels(opts.superpixel_workers, opts.use_enhance, method)
         skips = SkipReport(write)
@@ -94,7 +96,8 @@ def train(opts):
                     run.sample(step, representations(photo[:4], G, superpixels))
                 if held_out is not None and (step % opts.eval_every == 0 or step == opts.total_iter):
                     run.evaluated(step, *held_out(G, device, precision))
-                state = lambda: training_state("train", opts, nets.parts(), precision, vgg=vgg.source)  # noqa: E731
+                state = lambda: training_state("train", opts, nets.parts(), precision,  # noqa: E731
+                                               vgg=vgg.source if vgg is not None else "none", origin=origin)
                 stop = run.end_step(step, state, device)
                 bar.update()  # after the checkpoint: a stopped run's bar ends at the step it saved
                 if stop:

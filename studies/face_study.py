@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import train
-from utils.checkpoint import checkpoint_path
+from utils.checkpoint import checkpoint_path, list_checkpoints
 from utils.errors import UserError, cli
 from utils.faces.metrics import FaceMetrics
 from utils.image_io import list_images, read_image, read_images, write_image
@@ -211,10 +211,11 @@ def main(argv=None):
                     continue
                 if not final.is_file():
                     print(f"== {name}: train.py --model_version {version}")
-                    train.main(["--photo_dir", str(out / "train_photo"), "--cartoon_dir", opts.cartoon_dir,
+                    again = ["--resume"] if list_checkpoints(save_dir, f"gen{version}") else []  # an interrupted run
+                    train.main([*again, "--photo_dir", str(out / "train_photo"), "--cartoon_dir", opts.cartoon_dir,
                                 "--image_size", str(opts.image_size), "--batch_size", str(opts.batch_size),
                                 "--save_dir", str(save_dir), "--log_dir", str(log_dir), "--device", opts.device,
-                                "--resume", "--total_iter", str(opts.train_iter), "--save_every", "100",
+                                "--total_iter", str(opts.train_iter), "--save_every", "100",
                                 "--keep_last", "1", "--model_version", str(version), "--w5", f"{w:g}",
                                 "--seed", str(seed), "--pretrained", str(start), *watch, *flags])
                     cached.unlink(missing_ok=True)

@@ -69,9 +69,10 @@ def test_sigkill_at_random_steps_then_resume_equals_unbroken_run(tmp_path, photo
     proc = start(train_args(unbroken, photo_dir, cartoon_dir, vgg_file, total, "--pretrained", str(pretrained)))
     assert proc.wait() == 0, proc.communicate()
     rng = random.Random(1234)
-    for target in sorted(rng.sample(range(2, total - 1), 3)):
+    for i, target in enumerate(sorted(rng.sample(range(2, total - 1), 3))):
+        again = ["--resume"] if i else []  # --resume with nothing to resume is an error
         proc = start(train_args(broken, photo_dir, cartoon_dir, vgg_file, total, "--pretrained", str(pretrained),
-                                "--resume"))
+                                *again))
         wait_for_step(proc, broken, target)
         time.sleep(rng.random() * 0.3)  # somewhere inside a later step, maybe mid-checkpoint
         proc.send_signal(signal.SIGKILL)
@@ -87,6 +88,7 @@ def test_sigkill_at_random_steps_then_resume_equals_unbroken_run(tmp_path, photo
     for _, path in list_checkpoints(broken / "ck", "gen1"):
         load_checkpoint(path, kind="train")  # every checkpoint left on disk loads
     assert not list((broken / "ck").glob(".*tmp*"))
+    assert logged_steps(broken / "logs" / "gen1") == list(range(1, total + 1))  # each step once, in order
 
 
 def test_sigint_saves_a_loadable_checkpoint_at_that_step(tmp_path, photo_dir, cartoon_dir, vgg_file, pretrained):
@@ -180,15 +182,130 @@ def test_keep_last_prunes_only_after_the_new_one_is_written(tmp_path, photo_dir)
     assert [s for s, _ in list_checkpoints(tmp_path / "ck", "pre_gen")] == [4, 5]
 
 
-def test_resume_refuses_architecture_changes_and_warns_on_weight_changes(tmp_path, photo_dir, cartoon_dir,
-                                                                         vgg_file, pretrained, capsys):
+def logged_steps(run_dir) -> list[int]:
+    return [json.loads(line)["step"] for line in (run_dir / "losses.jsonl").read_text().splitlines()]
+
+
+def test_resume_restores_the_runs_options_reports_overrides_and_refuses_inexact_ones(
+        tmp_path, photo_dir, cartoon_dir, vgg_file, pretrained, capsys):
     import train
-    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--pretrained", str(pretrained)))
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--pretrained", str(pretrained),
+                          "--w0", "5", "--train_d_times", "2"))
+    capsys.readouterr()
+    ck, logs = ["--save_dir", str(tmp_path / "ck")], ["--log_dir", str(tmp_path / "logs")]
+    train.main(["--model_version", "1", "--resume", *ck, "--total_iter", "3"])  # every other option from the file
+    out = capsys.readouterr().out
+    assert "resuming gen1 from" in out and "gen1_batch_2.pth (step 2)" in out and "overrides: --total_iter 2 → 3" in out
+    resumed = load_checkpoint(tmp_path / "ck" / "gen1_batch_3.pth")["options"]
+    assert (resumed["w0"], resumed["train_d_times"], resumed["image_size"], resumed["photo_dir"]) == \
+           (5.0, 2, 32, str(photo_dir))
+    assert resumed["log_dir"] == str(tmp_path / "logs")
+    for flag, value, why in [("--image_size", "48", "the weights were trained on crops of this size"),
+                             ("--batch_size", "4", "the data stream and the optimiser's steps would differ"),
+                             ("--channel", "16", "it changes the generator"),
+                             ("--precision", "bf16", "it changes the arithmetic"),
+                             ("--seed", "3", "it changes the data order")]:
+        with pytest.raises(SystemExit) as e:
+            train.main(["--model_version", "1", "--resume", *ck, *logs, "--total_iter", "4", flag, value])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and f"{flag} {value} on resume is refused: {why}" in err and err.count("\n") == 1
+    train.main(["--model_version", "1", "--resume", *ck, "--total_iter", "4", "--w0", "7"])  # a weight: allowed
+    assert "overrides: --total_iter 3 → 4, --w0 5.0 → 7.0" in capsys.readouterr().out
+
+
+def test_resume_with_nothing_to_resume_names_what_it_looked_for(tmp_path, capsys):
+    import pretrain
+    import train
+    for main, flags, name in ((train.main, ["--model_version", "5"], "gen5_batch_*.pth"),
+                              (pretrain.main, [], "pre_gen_batch_*.pth")):
+        with pytest.raises(SystemExit) as e:
+            main([*flags, "--resume", "--save_dir", str(tmp_path / "ck")])
+        err = capsys.readouterr().err
+        assert e.value.code == 2
+        assert f"--resume: nothing to resume, no {name} in {tmp_path / 'ck'}" in err
     with pytest.raises(SystemExit):
-        train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 3, "--resume", "--image_size", "48"))
-    assert "was trained with --image_size 32, not 48" in capsys.readouterr().err
-    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 3, "--resume", "--w0", "5"))
-    assert "warning: --w0 changed from 10000.0 to 5.0 on resume" in capsys.readouterr().out
+        train.main(["--resume", str(tmp_path / "nope.pth")])
+    assert f"--resume {tmp_path / 'nope.pth'}: checkpoint not found" in capsys.readouterr().err
+
+
+def test_resume_path_takes_that_runs_version_and_options(tmp_path, photo_dir, cartoon_dir, vgg_file, pretrained,
+                                                         capsys):
+    import train
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--pretrained", str(pretrained),
+                          "--model_version", "3"))
+    train.main(["--resume", str(tmp_path / "ck" / "gen3_batch_2.pth"), "--total_iter", "3"])
+    assert load_checkpoint(tmp_path / "ck" / "gen3_batch_3.pth")["step"] == 3
+
+
+def test_pretrain_resume_restores_its_options(tmp_path, photo_dir, capsys):
+    import pretrain
+    common = ["--save_dir", str(tmp_path / "ck")]
+    pretrain.main([*common, "--photo_dir", str(photo_dir), "--total_iter", "2", "--batch_size", "2", "--image_size",
+                   "32", "--channel", "8", "--num_blocks", "1", "--log_dir", str(tmp_path / "logs"), "--workers", "0",
+                   "--device", "cpu"])
+    pretrain.main([*common, "--resume", "--total_iter", "3"])
+    assert "overrides: --total_iter 2 → 3" in capsys.readouterr().out
+    ckpt = load_checkpoint(tmp_path / "ck" / "pre_gen_batch_3.pth", kind="pretrain")
+    assert ckpt["options"]["channel"] == 8 and ckpt["options"]["image_size"] == 32
+
+
+def test_logs_keep_each_step_once_after_a_resume_from_an_earlier_step(tmp_path):
+    from utils.training.run import keep_rows_up_to
+    log = tmp_path / "eval.jsonl"
+    log.write_text("".join(json.dumps({"step": s, "x": s}) + "\n" for s in (1, 2, 3, 4)) + '{"step": 5, "x"')
+    keep_rows_up_to(log, 2)
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [1, 2]
+    keep_rows_up_to(tmp_path / "absent.jsonl", 2)
+    assert not (tmp_path / "absent.jsonl").exists()
+
+
+def start_group(args, cwd) -> subprocess.Popen:
+    """train.py as the leader of a new process group (as a scheduler's job is)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, str(REPO / "train.py"), *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups and /proc")
+def test_sigterm_to_the_whole_process_group_saves_then_resume_with_no_flags_is_exact(
+        tmp_path, photo_dir, cartoon_dir, vgg_file, pretrained):
+    """``kill -TERM -PGID`` (timeout, scancel, Kubernetes) reaches the loader workers and the superpixel processes
+    too: they ignore it, the main process saves at its step and exits 143; ``--resume`` alone then finishes the
+    run with its own options, bit for bit as an unbroken run."""
+    total = 8
+    flags = [*train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, total, "--pretrained", str(pretrained),
+                         "--workers", "1", "--superpixel_workers", "1", "--image_size", "64", "--save_every", "1000")]
+    for name in ("--save_dir", "--log_dir"):  # the scripts' defaults, under each run's own folder
+        i = flags.index(name)
+        del flags[i:i + 2]
+    unbroken, broken = tmp_path / "unbroken", tmp_path / "broken"
+    for root in (unbroken, broken):
+        root.mkdir()
+    proc = start_group(flags, unbroken)
+    assert proc.wait() == 0, proc.communicate()
+    proc = start_group(flags, broken)
+    logs = broken / "checkpoints" / "logs" / "gen1"
+    t0 = time.time()
+    while not (logs / "losses.jsonl").is_file() or len(logged_steps(logs)) < 3:
+        assert proc.poll() is None and time.time() - t0 < 120, proc.communicate()
+        time.sleep(0.05)
+    assert len(descendants(proc.pid)) >= 3  # two loader workers and a superpixel process got the signal too
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err and "Error" not in err, err
+    stopped = int(next(x for x in (out + err).splitlines() if "stopped by SIGTERM at step" in x).split("step ")[1]
+                  .split(";")[0])
+    assert 3 <= stopped < total and "continue with: python train.py --model_version 1 --resume" in out + err
+    proc = start_group(["--model_version", "1", "--resume"], broken)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    a = load_checkpoint(unbroken / "checkpoints" / "saved_models" / f"gen1_batch_{total}.pth")
+    b = load_checkpoint(broken / "checkpoints" / "saved_models" / f"gen1_batch_{total}.pth")
+    for part in ("G", "D_texture", "D_surface"):
+        for key in a[part]:
+            assert torch.equal(a[part][key], b[part][key]), (part, key)
+    assert logged_steps(logs) == list(range(1, total + 1))
 
 
 def descendants(pid: int) -> set[int]:

@@ -272,3 +272,38 @@ def test_an_image_size_the_face_model_cannot_take_is_one_line(tmp_path, photo_di
                               "--image_size", "36"))
     err = capsys.readouterr().err.strip()
     assert e.value.code == 2 and "--image_size 36: the facial generator needs a multiple of 16" in err
+
+
+def test_anchor_only_fine_tune_builds_no_vgg_and_is_captioned_as_a_cartoon_model(tmp_path, photo_dir, cartoon_dir,
+                                                                                 face_checkpoint, capsys):
+    """--w3 0 --w4 0: no term uses VGG19, so none is built (an ImageNet download would fail here). A fine-tune of
+    a released model is a cartoon model however short: its checkpoint records where it started."""
+    from utils.inference.cartoonise import caveat
+
+    train.main([*common(tmp_path, photo_dir, 2), "--cartoon_dir", str(cartoon_dir), "--vgg_weights", "imagenet",
+                "--model_version", "3", "--superpixel_workers", "0", "--pretrained", str(face_checkpoint),
+                *[x for f in ("w1", "w2", "w3", "w4", "w5") for x in (f"--{f}", "0")], "--w6", "1"])
+    out = capsys.readouterr()
+    assert "VGG19" not in out.out + out.err and "content" not in out.out + out.err
+    ckpt = load_checkpoint(tmp_path / "ck" / "gen3_batch_2.pth", kind="train")
+    assert ckpt["vgg"] == "none" and ckpt["origin"] == {"model": str(face_checkpoint), "kind": "released",
+                                                        "steps": None}
+    assert caveat(ckpt, "gen3_batch_2.pth") is None
+
+
+def test_the_short_run_caption_counts_the_steps_of_the_model_it_started_from(tmp_path, photo_dir, cartoon_dir,
+                                                                            vgg_file):
+    from utils.inference.cartoonise import SHORT_RUN, caveat
+
+    pretrain.main(common(tmp_path, photo_dir, 1))
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--w5", "0"))
+    first = load_checkpoint(tmp_path / "ck" / "gen3_batch_2.pth")
+    assert first["origin"]["kind"] == "pretrain" and first["origin"]["steps"] == 0
+    assert "only 2 training steps (VGG19: " in caveat(first, "gen3_batch_2.pth")
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 3, "--w5", "0", "--model_version", "4",
+                          "--pretrained", str(tmp_path / "ck" / "gen3_batch_2.pth")))
+    second = load_checkpoint(tmp_path / "ck" / "gen4_batch_3.pth")
+    assert second["origin"]["steps"] == 2
+    assert "only 5 training steps (2 of them before this run)" in caveat(second, "gen4_batch_3.pth")
+    long_before = {**second, "origin": {**second["origin"], "steps": SHORT_RUN - 3}}
+    assert caveat(long_before, "x.pth") is None  # 3 + (SHORT_RUN − 3) steps in all: not a short run

@@ -70,16 +70,29 @@ def load_checkpoint(path, kind: str | None = None) -> dict:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: checkpoint not found")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: not a readable checkpoint of this project: an empty file (0 bytes; a copy or a "
+                        f"save that never finished?)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for a damaged file (pickle, zip, EOF, unpickling errors)
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
+        raise UserError(f"{path}: not a readable checkpoint of this project: {unreadable_why(path, e)}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UserError(f"{path}: not a checkpoint of this project (no '{FORMAT}' format tag)")
     if kind is not None and ckpt.get("kind") != kind:
         raise UserError(f"{path}: is a '{ckpt.get('kind')}' checkpoint, expected a '{kind}' one")
     return ckpt
+
+
+def unreadable_why(path: Path, error: Exception) -> str:
+    """Why torch.load failed on a file, in a user's words (not torch's text about unsafe loading)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head[:2] != b"PK":  # not torch.save's zip container
+        return "another kind of file, or damaged (not a PyTorch file)"
+    if "Weights only load failed" in str(error):
+        return "a PyTorch file of another kind (it holds pickled Python objects, which are never loaded here)"
+    return "damaged or truncated (a PyTorch file that does not read to its end)"
 
 
 def load_state(module, state: dict, path, name: str) -> None:

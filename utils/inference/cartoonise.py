@@ -68,13 +68,17 @@ SHORT_RUN = 2000  # White-box trains for tens of thousands of steps; fewer than 
 
 def caveat(ckpt: dict, path) -> str | None:
     """What a sheet made with this checkpoint must say about it, or None: a pretraining (reconstruction) checkpoint,
-    or a training run of fewer than SHORT_RUN steps (a pipeline check, e.g. `make demo`'s minutes on a CPU)."""
+    or a training run of fewer than SHORT_RUN adversarial steps in all, those of the model it started from
+    (its ``origin``) counted (a pipeline check, e.g. `make demo`'s minutes on a CPU). A fine-tune of a released
+    model is a cartoon model however short."""
     step, kind = ckpt.get("step", 0), ckpt.get("kind")
     if kind == "pretrain":
         return f"{Path(path).name}: a pretraining checkpoint (step {step}) reconstructs the photo; not a cartoon model"
-    if kind == "train" and step < SHORT_RUN:
+    before = (ckpt.get("origin") or {}).get("steps", 0)
+    if kind == "train" and before is not None and step + before < SHORT_RUN:
         vgg = ckpt.get("vgg", "unrecorded")
-        return (f"{Path(path).name}: only {step} training steps (VGG19: {vgg}): a pipeline check, not a cartoon "
+        steps = f"{step + before} training steps" + (f" ({before} of them before this run)" if before else "")
+        return (f"{Path(path).name}: only {steps} (VGG19: {vgg}): a pipeline check, not a cartoon "
                 f"model; for real cartoons use --model facial_landmarks (faces) or --model whitebox")
     return None
 

@@ -180,8 +180,8 @@ def fetch(model: PretrainedModel, root: Path | None = None, write=print) -> Path
 
 
 def resolve_model(spec: str, write=print, root: Path | None = None) -> Path:
-    """A registered name, a .pth checkpoint, the face model's weight.pth or IR .xml, or a White-box TF checkpoint
-    folder -> a checkpoint file path of this project."""
+    """A registered name, a .pth checkpoint, the face model's weight.pth or IR .xml (or the folder holding the
+    IR), or a White-box TF checkpoint folder -> a checkpoint file path of this project."""
     if spec in REGISTRY:
         return fetch(REGISTRY[spec], root, write)
     path = Path(spec)
@@ -190,6 +190,12 @@ def resolve_model(spec: str, write=print, root: Path | None = None) -> Path:
     if path.is_file():
         return path if is_project_checkpoint(path) else converted_once(path, root, write, convert_state_dict)
     if path.is_dir():
+        ir = sorted(path.glob("*.xml"))
+        if ir and not any(path.glob("*.index")):  # the face model's OpenVINO IR (.xml beside its .bin)
+            if len(ir) > 1:
+                raise UserError(f"{path}: holds {len(ir)} .xml files ({', '.join(p.name for p in ir)}); pass the one "
+                                f"to use")
+            return converted_once(ir[0], root, write, convert_ir)
         prefix = find_prefix(path)
         index = prefix.with_name(prefix.name + ".index")
         return converted_once(index, root, write, lambda _, out: convert_checkpoint(path, out))

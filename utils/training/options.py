@@ -2,12 +2,10 @@
 scripts parse their arguments before importing it)."""
 import argparse
 import json
+import os
 
 from losses.weights import DEFAULTS, FLAGS, HELP
 from utils.options import CARTOON_DIR, LOG_DIR, PHOTO_DIR, SAVE_DIR, add_precision_args, spare_cores
-
-# Options that change what a checkpoint's weights mean: resuming with another value is refused.
-ARCH_OPTIONS = ("image_size", "channel", "num_blocks")
 
 
 def _training_parser(description: str, total_iter: int, lr_flag: str) -> argparse.ArgumentParser:
@@ -22,7 +20,10 @@ def _training_parser(description: str, total_iter: int, lr_flag: str) -> argpars
     p.add_argument("--channel", type=int, default=32, help="generator base width (White-box: 32)")
     p.add_argument("--num_blocks", type=int, default=4, help="generator residual blocks (White-box: 4)")
     p.add_argument("--checkpoint", type=int, default=None, metavar="N", help="resume from the step-N checkpoint")
-    p.add_argument("--resume", action="store_true", help="resume from the newest checkpoint of this run")
+    p.add_argument("--resume", nargs="?", const=True, default=False, metavar="PATH",
+                   help="continue this run from its newest checkpoint (or PATH) with the run's own options; flags "
+                        "given with it override them (image size, batch size, generator, precision and seed are "
+                        "refused)")
     p.add_argument("--save_every", type=int, default=500, help="checkpoint every N steps (and at the end)")
     p.add_argument("--sample_every", type=int, default=200, help="sample grid every N steps")
     p.add_argument("--keep_last", type=int, default=0, help="keep only the newest K checkpoints (0: keep all)")
@@ -107,9 +108,17 @@ def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace)
     return opts
 
 
-def parse_training_options(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace | None:
-    """Parse and check; with --dry-run print the resolved options as JSON and return None."""
+def parse_training_options(parser_factory, argv=None, prefix_of=lambda opts: "pre_gen") -> argparse.Namespace | None:
+    """Parse and check (``parser_factory``: pretrain_parser or train_parser); with --resume/--checkpoint restore
+    the run's options from its checkpoint (utils.training.resume); with --dry-run print the resolved options as
+    JSON and return None. ``prefix_of(opts)`` names the run's checkpoints."""
+    parser = parser_factory()
     opts = check_training_options(parser, parser.parse_args(argv))
+    if opts.resume or opts.checkpoint is not None:
+        from utils.training.resume import resolve_resume
+
+        main_process = os.environ.get("RANK", "0") == "0"
+        opts = resolve_resume(parser_factory, opts, argv, prefix_of, print if main_process else (lambda *_: None))
     if opts.dry_run:
         print(json.dumps(vars(opts), indent=2, sort_keys=True))
         return None

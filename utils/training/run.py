@@ -5,17 +5,16 @@ grids, atomic checkpoints (every N steps, at the end, and on SIGINT/SIGTERM) and
     tensorboard --logdir checkpoints/logs      # one run per folder: pre_gen, gen1, ...
 """
 import json
+import os
 import signal
 import sys
 import time
 import types
 from pathlib import Path
 
-from losses.weights import FLAGS
 from utils.checkpoint import (
     capture_rng,
     checkpoint_path,
-    list_checkpoints,
     load_checkpoint,
     load_state,
     prune,
@@ -25,7 +24,7 @@ from utils.checkpoint import (
 from utils.errors import UserError
 from utils.image_io import make_grid, write_image
 from utils.training.distributed import Dist, any_rank, gather, unwrap
-from utils.training.options import ARCH_OPTIONS
+from utils.training.resume import resume_path
 
 
 def summary_writer(folder, purge_step=None):
@@ -40,28 +39,8 @@ def summary_writer(folder, purge_step=None):
 
 
 def find_resume(opts, prefix: str) -> Path | None:
-    """The checkpoint named by --checkpoint N (which must exist) or --resume (the newest, if any)."""
-    found = list_checkpoints(opts.save_dir, prefix)
-    if opts.checkpoint is not None:
-        path = checkpoint_path(opts.save_dir, prefix, opts.checkpoint)
-        if not path.is_file():
-            have = ", ".join(str(s) for s, _ in found) or "none"
-            raise UserError(f"{path}: checkpoint not found (steps saved for {prefix}: {have})")
-        return path
-    if opts.resume:
-        return found[-1][1] if found else None
-    return None
-
-
-def check_resume_options(saved: dict, opts, path, warn=print) -> None:
-    """Refuse architecture-affecting changes; allow loss-weight changes with a warning."""
-    for name in ARCH_OPTIONS:
-        if name in saved and getattr(opts, name, saved[name]) != saved[name]:
-            raise UserError(f"{path}: was trained with --{name} {saved[name]}, not {getattr(opts, name)}; "
-                            f"resume with --{name} {saved[name]} or start a new --model_version")
-    for name in FLAGS:
-        if name in saved and hasattr(opts, name) and getattr(opts, name) != saved[name]:
-            warn(f"warning: --{name} changed from {saved[name]} to {getattr(opts, name)} on resume")
+    """The checkpoint this run continues from (--resume [PATH] / --checkpoint N), or None."""
+    return resume_path(opts, prefix)
 
 
 def training_state(kind: str, opts, parts: dict, precision, **extra) -> dict:
@@ -102,7 +81,11 @@ class Run:
             run.finish(step, skips, "training")
         return run.exit_code
 
-    Inside the ``with``, SIGINT/SIGTERM set a flag: the loop saves a checkpoint at the current step and stops.
+    Inside the ``with``, SIGINT, SIGTERM and SIGUSR1 (SLURM's pre-emption warning, ``--signal=USR1@90``) set a
+    flag: the loop saves a checkpoint at the current step and stops with status 128 + the signal. Schedulers
+    signal the whole process group (``timeout``, ``scancel``, Kubernetes, torchrun's agent, which also forwards
+    the signal to each rank): the helper processes ignore it (``utils.runtime.helper_process``), and a repeat of
+    the signal within a second is the same stop. A second Ctrl-C after that stops at once, unsaved.
     In a distributed run only rank 0 writes (``writes=False`` elsewhere); every rank counts non-finite steps
     and signals the same way, so all stop together.
     """
@@ -115,13 +98,14 @@ class Run:
         self.dir = Path(opts.log_dir) / prefix
         self.bad_in_row = self.bad_total = 0
         self.stop_signal = None
+        self._signalled_at = 0.0
         self.last_saved: Path | None = None
         self.t0 = time.time()
         self._previous = {}
         self.log = None
 
     def __enter__(self) -> "Run":
-        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
         return self
 
     def __exit__(self, *_) -> None:
@@ -142,7 +126,7 @@ class Run:
         or 0 with nothing to resume; then open the run's folder (options.json, losses.jsonl)."""
         start, path = 0, find_resume(self.opts, self.prefix)
         if path is not None:
-            start = restore_training_state(load_for_resume(path, kind, self.opts, self.write), path, parts,
+            start = restore_training_state(load_for_resume(path, kind), path, parts,
                                            precision, d, self.write)
             self.write(f"resuming from {path} (step {start})")
         if self.writes:
@@ -158,16 +142,19 @@ class Run:
         self.tb = summary_writer(self.dir, purge_step=start + 1 if start else None)
         self.tb.add_text("options", "\n".join(f"    {k} = {v}" for k, v in sorted(record.items())), start)
         log = self.dir / "losses.jsonl"
-        if log.is_file() and log.stat().st_size and not log.read_bytes().endswith(b"\n"):
-            with open(log, "a") as f:  # a process killed mid-line left half a record: close it
-                f.write("\n")
+        for name in ("losses.jsonl", "eval.jsonl"):  # the interrupted run's rows past the resumed step go
+            keep_rows_up_to(self.dir / name, start)
         self.log = open(log, "a", buffering=1)
         for stale in Path(opts.save_dir).glob(f".{prefix}_batch_*.pth.tmp*"):  # left by a process killed mid-write
             stale.unlink(missing_ok=True)
 
     def _on_signal(self, signum, _frame):
-        self.stop_signal = signum
-        signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C stops at once
+        now = time.monotonic()
+        if self.stop_signal is None:
+            self.stop_signal, self._signalled_at = signum, now
+        elif signum == signal.SIGINT and now - self._signalled_at > REPEAT_WINDOW_S:  # a person pressed it again
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
 
     def record(self, step: int, losses: dict) -> bool:
         """Log the step; return False (and count it) when the step was skipped for a non-finite loss.
@@ -259,15 +246,43 @@ class Run:
             self.write(f"{self.bad_total} step(s) skipped for non-finite losses (see {self.dir}/losses.jsonl)")
         if self.stop_signal is not None:
             name = signal.Signals(self.stop_signal).name
-            self.write(f"stopped by {name} at step {step}; saved {self.last_saved}; resume with --checkpoint {step}")
+            self.write(f"stopped by {name} at step {step}; saved {self.last_saved}; continue with: "
+                       f"python {Path(sys.argv[0]).name} {resume_flags(self.prefix)}--resume")
         else:
             self.write(f"{what} done at step {step}: {self.last_saved}")
 
 
-def load_for_resume(path, kind: str, opts, write=print) -> dict:
-    """The checkpoint to continue from, checked: its kind, a valid step, options compatible with these."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+REPEAT_WINDOW_S = 1.0  # a signal repeated within this is the same stop (a process group's, then a launcher's)
+
+
+def resume_flags(prefix: str) -> str:
+    """The flags that name a run: '--model_version N ' for gen{N}, nothing for pretraining."""
+    return f"--model_version {prefix[3:]} " if prefix.startswith("gen") else ""
+
+
+def keep_rows_up_to(log: Path, step: int) -> None:
+    """Rewrite a jsonl log keeping its rows of steps ≤ ``step`` (a resumed run writes the later ones again);
+    a half-written last line (a process killed mid-write) goes too. Atomic: a temporary file renamed over it."""
+    if not log.is_file():
+        return
+    kept = []
+    for line in log.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+            kept.append(line + "\n")
+    tmp = log.with_name(log.name + ".tmp")
+    tmp.write_text("".join(kept))
+    os.replace(tmp, log)
+
+
+def load_for_resume(path, kind: str) -> dict:
+    """The checkpoint to continue from, checked: its kind and a valid step (its options were restored into this
+    run's by utils.training.resume)."""
     ckpt = load_checkpoint(path, kind=kind)
     if not isinstance(ckpt.get("step"), int) or ckpt["step"] < 0 or not isinstance(ckpt.get("options"), dict):
         raise UserError(f"{path}: has no valid step or options")
-    check_resume_options(ckpt["options"], opts, path, write)
     return ckpt

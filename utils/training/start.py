@@ -10,14 +10,33 @@ from utils.inference.pretrained import resolve_model
 from utils.training import distributed
 
 
-def initial_generator(opts, resume: Path | None, write=print) -> Cartoonist:
-    """G to train. Resuming: G of the resumed checkpoint's architecture (its weights are loaded by ``Run.resume``);
-    otherwise the start checkpoint's generator with its weights. The architecture (White-box's U-Net or the
-    author's face model) comes from the file, never from a flag."""
-    if resume is not None:
-        return build_generator(load_checkpoint(resume).get("arch", {}))
+def initial_generator(opts, write=print) -> tuple[Cartoonist, dict | None]:
+    """(G to train, its origin). Resuming: G of the resumed checkpoint's architecture (its weights are loaded by
+    ``Run.resume``) and the origin that checkpoint recorded; otherwise the start checkpoint's generator with its
+    weights, and ``origin(start)``. The architecture (White-box's U-Net or the author's face model) comes from the
+    file, never from a flag."""
+    if opts.resume:  # a path: utils.training.resume resolved it
+        ckpt = load_checkpoint(opts.resume)
+        return build_generator(ckpt.get("arch", {})), ckpt.get("origin")
     path = start_checkpoint(opts, write)
-    return generator_from(load_checkpoint(path), path).train()
+    ckpt = load_checkpoint(path)
+    return generator_from(ckpt, path).train(), origin(ckpt, opts.pretrained or path)
+
+
+def origin(start: dict, name) -> dict:
+    """What a training run starts from, as its checkpoints record it: the model's name, its kind, and the
+    adversarial training steps already in it (``steps``: None for a released model, which is a finished cartoon
+    model; 0 for a pretraining checkpoint, which only reconstructs photos). test.py's short-run caption counts
+    them with the run's own."""
+    kind = start.get("kind")
+    if kind == "released":
+        steps = None
+    elif kind == "train":
+        before = (start.get("origin") or {}).get("steps", 0)
+        steps = None if before is None else start.get("step", 0) + before
+    else:
+        steps = 0
+    return {"model": str(name), "kind": kind, "steps": steps}
 
 
 def anchor_generator(opts, write=print) -> Cartoonist:

@@ -233,3 +233,26 @@ def test_the_shipped_face_model_is_in_the_repository_and_loads():
     assert path.stat().st_size < 3_000_000
     assert isinstance(load_generator(path, "cpu"), FaceGenerator)
     assert "CC BY-NC-SA 4.0" in pretrained.REGISTRY["facial_landmarks"].licence
+
+
+def test_the_folder_the_offline_message_names_works_as_the_model(face_ir, registry, tmp_path, capsys):
+    """Offline, the message says "pass the folder holding them as the model": a folder of the face model's IR
+    (.xml + .bin) works as --model, as a TF checkpoint folder does."""
+    from models.face_generator import FaceGenerator
+    from utils.inference.cartoonise import load_generator
+
+    registry["testface"] = face_model_at("http://127.0.0.1:9", face_ir[1].parent)  # the discard port: refused
+    with pytest.raises(UserError, match="pass the folder holding them as the model"):
+        resolve_model("testface")
+    folder = tmp_path / "by_hand"
+    folder.mkdir()
+    for name in ("face.xml", "face.bin"):
+        (folder / name).write_bytes((face_ir[1].parent / name).read_bytes())
+    G = load_generator(resolve_model(str(folder)), "cpu")
+    assert isinstance(G, FaceGenerator)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(G(x), face_ir[0](x), atol=1e-5)
+    (folder / "other.xml").write_bytes(b"<net/>")
+    with pytest.raises(UserError, match="holds 2 .xml files"):
+        resolve_model(str(folder))

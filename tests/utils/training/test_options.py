@@ -41,5 +41,5 @@ def test_weight_flags_map_to_the_named_terms():
 
 
 def test_dry_run_returns_nothing_and_prints_json(capsys):
-    assert parse_training_options(train_parser(), ["--dry-run", "--w5", "0"]) is None
+    assert parse_training_options(train_parser, ["--dry-run", "--w5", "0"]) is None
     assert '"w5": 0.0' in capsys.readouterr().out

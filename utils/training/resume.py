@@ -1,0 +1,105 @@
+"""``--resume`` restores a run, as PyTorch Lightning's ``ckpt_path`` and EDM's ``--resume`` do:
+
+    python train.py --model_version 2 --resume                       # the newest gen2_batch_*.pth, every option
+    python train.py --model_version 2 --resume --total_iter 50000    # the same run, longer: reported as an override
+    python train.py --resume checkpoints/saved_models/gen2_batch_800.pth     # a given file (its run's options)
+
+Every option of the run comes from its checkpoint; a flag given on the command line overrides it and is reported
+(``--total_iter 30000 → 50000``). Overrides that would change the model or make the continuation inexact (the
+crop size, the batch, the generator, the arithmetic, the data order) are refused with the reason. ``--resume``
+with nothing to resume is an error naming what it looked for.
+"""
+import argparse
+from pathlib import Path
+
+from utils.errors import UserError
+
+# the flags that say what to resume, not how the run trains: never taken from the checkpoint
+CONTROL = ("resume", "checkpoint", "dry_run")
+
+# options whose change on resume is refused, with why
+REFUSED = {
+    "image_size": "the weights were trained on crops of this size",
+    "batch_size": "the data stream and the optimiser's steps would differ from the run's",
+    "channel": "it changes the generator",
+    "num_blocks": "it changes the generator",
+    "pretrained": "it changes the generator the run started from (and the style anchor's G0)",
+    "precision": "it changes the arithmetic: the run would not continue exactly",
+    "channels_last": "it changes the arithmetic: the run would not continue exactly",
+    "seed": "it changes the data order: the run would not continue exactly",
+}
+
+
+def given_flags(parser_factory, argv) -> set[str]:
+    """The option names (dests) set on the command line, told apart from defaults: a second parser whose
+    defaults are all suppressed keeps only what ``argv`` gave."""
+    p = parser_factory()
+    for action in p._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(p.parse_args(argv)))
+
+
+def resume_path(opts, prefix: str) -> Path | None:
+    """The checkpoint that --resume [PATH] / --checkpoint N names, or None when neither is given.
+
+    Nothing to resume is a UserError that says where it looked."""
+    from utils.checkpoint import checkpoint_path, list_checkpoints
+
+    if opts.checkpoint is not None:
+        path = checkpoint_path(opts.save_dir, prefix, opts.checkpoint)
+        if not path.is_file():
+            have = ", ".join(str(s) for s, _ in list_checkpoints(opts.save_dir, prefix)) or "none"
+            raise UserError(f"{path}: checkpoint not found (steps saved for {prefix}: {have})")
+        return path
+    if opts.resume is True:
+        found = list_checkpoints(opts.save_dir, prefix)
+        if not found:
+            raise UserError(f"--resume: nothing to resume, no {prefix}_batch_*.pth in {opts.save_dir} (start the run "
+                            f"without --resume, or name the checkpoint: --resume PATH)")
+        return found[-1][1]
+    if opts.resume:
+        path = Path(opts.resume)
+        if not path.is_file():
+            raise UserError(f"--resume {path}: checkpoint not found")
+        return path
+    return None
+
+
+def restore_options(opts: argparse.Namespace, given: set[str], saved: dict, path) -> tuple[argparse.Namespace, list]:
+    """``opts`` with every option of ``saved`` (a checkpoint's options) not given on the command line.
+
+    Returns (options, overrides): overrides are (name, saved value, given value) for given flags that differ.
+    A refused override (REFUSED) is a UserError with the reason. Options that ``saved`` lacks (added to the
+    scripts after the checkpoint was written) keep their defaults."""
+    merged, overrides = vars(opts).copy(), []
+    for name, value in saved.items():
+        if name in CONTROL or name not in merged:
+            continue
+        if name not in given:
+            merged[name] = value
+        elif merged[name] != value:
+            if name in REFUSED:
+                raise UserError(f"{path}: was trained with --{name} {value}; --{name} {merged[name]} on resume is "
+                                f"refused: {REFUSED[name]} (start a new --model_version instead)")
+            overrides.append((name, value, merged[name]))
+    return argparse.Namespace(**merged), overrides
+
+
+def resolve_resume(parser_factory, opts: argparse.Namespace, argv, prefix_of, write=print) -> argparse.Namespace:
+    """With --resume [PATH] or --checkpoint N: the run's options restored from its checkpoint (command-line flags
+    override), ``opts.resume`` set to the checkpoint's path. Unchanged otherwise. ``prefix_of(opts)`` names the
+    run's checkpoints ('pre_gen', 'gen{model_version}')."""
+    path = resume_path(opts, prefix_of(opts))
+    if path is None:
+        return opts
+    from utils.checkpoint import load_checkpoint  # torch: only when resuming
+
+    ckpt = load_checkpoint(path)
+    saved = ckpt.get("options")
+    if not isinstance(saved, dict) or not isinstance(ckpt.get("step"), int):
+        raise UserError(f"{path}: has no valid step or options to resume from")
+    opts, overrides = restore_options(opts, given_flags(parser_factory, argv), saved, path)
+    opts.resume, opts.checkpoint = str(path), None
+    said = "; overrides: " + ", ".join(f"--{n} {a} → {b}" for n, a, b in overrides) if overrides else ""
+    write(f"resuming {prefix_of(opts)} from {path} (step {ckpt['step']}) with the run's own options{said}")
+    return opts

@@ -96,9 +96,9 @@ class Demo:
             run = FaceCartooniser(run, self.landmarks())
         cartoon = run([photo])[0]
         if faces and run.faces_per_image[-1] == 0:
-            gr.Warning("No face found: the whole image was cartoonised without a face pass.")
+            gr.Warning(run.said()[0].upper() + run.said()[1:] + ".")
         out = write_image(Path(tempfile.mkdtemp(prefix="cartoon-")) / "cartoon.png", cartoon)
-        found = f", {run.faces_per_image[-1]} face(s) blended in" if faces else ""
+        found = f", {run.said()}" if faces else ""
         return photo, cartoon, str(out), f"{note}{model}, strength {strength:g}{found}"
 
 

@@ -176,7 +176,7 @@ def test_both_generators_through_align_strength_and_odd_sizes(any_generator, tmp
     cv2.imwrite(str(tmp_path / "odd.png"), odd)
     base = ["--model", any_generator, "--device", "cpu", "--size", 200]
     run([*base, "--input", tmp_path / "face.png", "--out", tmp_path / "a", "--align", "--strength", 0.5])
-    assert "1 face(s) blended into 1 of 1 image(s)" in capsys.readouterr().out
+    assert "1 face(s) cartoonised from aligned crops in 1 of 1 image(s)" in capsys.readouterr().out
     cartoon = read_image(tmp_path / "a" / "cartoon" / "face.png")
     assert cartoon.shape == photo.shape
     run([*base, "--input", tmp_path / "face.png", "--out", tmp_path / "full", "--align"])

@@ -68,7 +68,7 @@ def test_every_face_is_blended_onto_the_whole_image_cartoon(cartooniser):
     whole = cartooniser.cartoons([photo])[0]
     found = faces.faces(photo)
     assert len(found) == 3 and faces.faces_per_image == [3]
-    assert "3 face(s) blended into 1 of 1 image(s)" in faces.report()
+    assert "3 face(s) cartoonised from aligned crops in 1 of 1 image(s)" in faces.report()
     assert np.array_equal(result[:8, :8], whole[:8, :8])  # far from any face: the whole-image cartoon
     assert np.abs(result[:8, :8].astype(int) - photo[:8, :8]).mean() > 5  # ... which is not the photo
     for crop, M in found:
@@ -84,3 +84,7 @@ def test_tiny_faces_are_left_to_the_whole_image_pass(cartooniser):
     faces = FaceCartooniser(cartooniser, FaceLandmarks(), size=128, min_face=400)
     assert np.array_equal(faces([photo])[0], cartooniser.cartoons([photo])[0])
     assert faces.faces_per_image == [0]
+    assert faces.said() == "1 face found but too small for an aligned pass (under 400 px), left to the whole image"
+    assert "no face found in 0; 1 face(s) too small" in faces.report()
+    faces([np.full((64, 64, 3), 128, np.uint8)])
+    assert faces.said() == "no face found: the whole image was cartoonised" and "no face found in 1" in faces.report()

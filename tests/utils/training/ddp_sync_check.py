@@ -42,6 +42,7 @@ def main():
     if d.main:
         with open(out, "w") as f:
             json.dump(everything, f)
+    distributed.barrier()  # both ranks done before either tears the group down
     distributed.cleanup()
 
 

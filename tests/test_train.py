@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import torch
 
@@ -289,6 +291,8 @@ def test_anchor_only_fine_tune_builds_no_vgg_and_is_captioned_as_a_cartoon_model
     assert ckpt["vgg"] == "none" and ckpt["origin"] == {"model": str(face_checkpoint), "kind": "released",
                                                         "steps": None}
     assert caveat(ckpt, "gen3_batch_2.pth") is None
+    rows = [json.loads(line) for line in (tmp_path / "logs" / "gen3" / "losses.jsonl").read_text().splitlines()]
+    assert all("anchor" in r for r in rows) and rows[-1]["anchor"] > 0  # --w6 1 is attached, and G has moved
 
 
 def test_the_short_run_caption_counts_the_steps_of_the_model_it_started_from(tmp_path, photo_dir, cartoon_dir,
@@ -307,3 +311,25 @@ def test_the_short_run_caption_counts_the_steps_of_the_model_it_started_from(tmp
     assert "only 5 training steps (2 of them before this run)" in caveat(second, "gen4_batch_3.pth")
     long_before = {**second, "origin": {**second["origin"], "steps": SHORT_RUN - 3}}
     assert caveat(long_before, "x.pth") is None  # 3 + (SHORT_RUN − 3) steps in all: not a short run
+
+
+def test_the_anchor_term_compares_g_with_the_frozen_start_not_with_itself():
+    """raw['anchor'] = mean |G(x) − G0(x)| with G0 the untouched start (computed here independently, before the
+    step); it is not 0 once G has moved."""
+    from losses.anchor import style_anchor
+    from models.conventions import cartoonize
+
+    nets = make_nets(8)
+    G0 = Generator(8, 1)
+    G0.load_state_dict(nets.G.state_dict())
+    with torch.no_grad():
+        for p in nets.G.parameters():  # G has moved away from its start
+            p.add_(0.05 * torch.randn_like(p))
+    nets.anchor = G0
+    photo = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        expected = style_anchor(cartoonize(nets.G, photo, training=True), cartoonize(G0, photo, training=True))
+    weights = LossWeights(tv=0, surface=0, texture=0, content=0, structure=0, landmark=0, anchor=1)
+    out = train_step(photo, photo, nets, weights, Precision(torch.device("cpu")), Superpixels(0))
+    assert expected > 0.01
+    assert out["anchor"] == pytest.approx(float(expected), rel=1e-5) and out["anchor_w"] == out["anchor"]

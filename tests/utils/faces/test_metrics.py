@@ -32,3 +32,30 @@ def test_photos_without_face_are_counted_not_fatal(metrics):
     flat = np.full((128, 128, 3), 100, np.uint8)
     m = metrics([flat], [flat])
     assert m == {"pairs": 1, "faces": 0, "photos_without_face": 1}
+
+
+def test_nme_of_a_face_scaled_about_its_centre_is_known_in_closed_form(metrics):
+    """Cartoon = photo scaled by k about the landmarks' centroid c: its points are c + k(p − c), so
+    NME = mean‖p − (c + k(p − c))‖ / ‖p36 − p45‖ = |k − 1| · mean‖p − c‖ / ‖p36 − p45‖ with the PHOTO's
+    eye distance (normalised by the cartoon's it would be k times smaller)."""
+    from utils.faces.landmarks import FaceLandmarks
+    from utils.faces.layout import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
+
+    face = data.astronaut()
+    p = FaceLandmarks()(face)
+    c = p.mean(0)
+    k = 1.2
+    scaled = cv2.warpAffine(face, cv2.getRotationMatrix2D((float(c[0]), float(c[1])), 0, k), face.shape[1::-1],
+                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    expected = (k - 1) * np.linalg.norm(p - c, axis=1).mean() / np.linalg.norm(p[RIGHT_EYE_OUTER] - p[LEFT_EYE_OUTER])
+    got = metrics([face], [scaled])["landmark_nme"]
+    assert got == pytest.approx(expected, rel=0.05)  # measured here: 0.1072 vs 0.1066
+    assert abs(got - expected / k) > 0.1 * expected  # the cartoon's eye distance would give 0.089
+
+
+def test_identity_is_read_from_the_cartoons_pixels(metrics):
+    """A heavy blur loses who it is; a 2-pixel shift does not (dlib: 0.76 against 0.04)."""
+    face = data.astronaut()
+    blurred = metrics([face], [cv2.GaussianBlur(face, (0, 0), 10)])["identity_distance"]
+    shifted = metrics([face], [np.roll(face, 2, axis=1)])["identity_distance"]
+    assert blurred > 0.4 > 0.15 > shifted

@@ -26,3 +26,15 @@ def test_photo_distance_and_the_summary():
     out = stylization([a, a], [a, b], reference=[b])
     assert out["photo_distance"] == pytest.approx(5) and out["flat_share"] == 1.0
     assert out["flat_share_reference_cartoons"] == 1.0
+
+
+def test_the_flat_threshold_is_8_levels_of_sobel_gradient():
+    """Ramps of known slope: v = (x + y)//2 has Sobel gradients Sx = Sy = 4 (the 3×3 kernels weigh the row
+    difference v[x+1] − v[x−1] = 1 by 1 + 2 + 1), |∇| = 4√2 ≈ 5.7 < 8: flat. v = x + y: |∇| = 8√2 ≈ 11.3,
+    between 8 and 16: not flat, but for the corners (reflected borders give 0 along both axes there)."""
+
+    y, x = np.mgrid[:64, :64]
+    gentle = np.repeat(((x + y) // 2).astype(np.uint8)[..., None], 3, 2)
+    steep = np.repeat((x + y).astype(np.uint8)[..., None], 3, 2)
+    assert flat_share(gentle) == 1.0
+    assert flat_share(steep) == pytest.approx(4 / 64**2)

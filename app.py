@@ -14,16 +14,7 @@ import functools
 import tempfile
 from pathlib import Path
 
-import cv2
-import gradio as gr
-
-from datasets.make_demo import SHOWCASE
-from utils.errors import UserError
-from utils.image_io import BadImage, read_image, skimage_photo, write_image
-from utils.inference.cartoonise import Cartooniser, fit_size, load_generator
-from utils.inference.pretrained import REGISTRY, resolve_model
-from utils.options import SAVE_DIR
-from utils.runtime import Precision, pick_device
+from utils.options import SAVE_DIR  # torch-free: --help answers before gradio and torch are imported
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,11 +33,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def model_choices(checkpoint: str | None, save_dir: str) -> list[str]:
+    from utils.inference.pretrained import REGISTRY
+
     found = sorted(str(p) for p in Path(save_dir).glob("*.pth")) if Path(save_dir).is_dir() else []
     return list(dict.fromkeys([*([checkpoint] if checkpoint else []), *REGISTRY, *found]))
 
 
 def example_files() -> list[str]:
+    from datasets.make_demo import SHOWCASE
+    from utils.image_io import skimage_photo, write_image
+
     folder = Path(tempfile.gettempdir()) / "facial-cartoonization-examples"
     files = []
     for name in SHOWCASE:
@@ -59,12 +55,17 @@ def example_files() -> list[str]:
 
 class Demo:
     def __init__(self, opts):
+        from utils.runtime import Precision, pick_device
+
         self.opts, self.device = opts, pick_device(opts.device)
         self.precision = Precision.choose(self.device, "auto", "auto", print)
 
     @functools.lru_cache(maxsize=4)
     def generator(self, model: str):
         """Loaded once per model name (a request never reloads weights)."""
+        from utils.inference.cartoonise import load_generator
+        from utils.inference.pretrained import resolve_model
+
         return load_generator(resolve_model(model), self.device)
 
     @functools.lru_cache(maxsize=1)
@@ -74,6 +75,13 @@ class Demo:
 
     def cartoonise(self, path, model, faces, strength, size_cap):
         """(photo, cartoon, cartoon PNG path, a line about what was done) for one upload."""
+        import cv2
+        import gradio as gr
+
+        from utils.errors import UserError
+        from utils.image_io import BadImage, read_image, write_image
+        from utils.inference.cartoonise import Cartooniser, fit_size
+
         if not path:
             raise gr.Error("Upload a photo first.")
         try:
@@ -102,7 +110,9 @@ class Demo:
         return photo, cartoon, str(out), f"{note}{model}, strength {strength:g}{found}"
 
 
-def build(opts) -> gr.Blocks:
+def build(opts):
+    import gradio as gr
+
     demo = Demo(opts)
     choices = model_choices(opts.checkpoint, opts.save_dir)
     with gr.Blocks(title="Facial cartoonization") as page:

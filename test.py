@@ -64,9 +64,10 @@ def main(argv=None):
     # imported here, after the arguments are parsed: --help never waits for torch
     import numpy as np
 
+    from models.zoo import generator_from
     from utils.checkpoint import load_checkpoint
     from utils.image_io import BadImage, contact_sheet, read_image, with_caption, write_image
-    from utils.inference.cartoonise import Cartooniser, caveat, generator_from, resolve_checkpoint
+    from utils.inference.cartoonise import Cartooniser, caveat, resolve_checkpoint
     from utils.inference.files import cartoonise_video, inputs, output_folder, plural
     from utils.progress import progress
     from utils.runtime import Precision, pick_device

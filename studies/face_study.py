@@ -31,7 +31,7 @@ from utils.faces.metrics import FaceMetrics
 from utils.image_io import list_images, read_image, read_images, write_image
 from utils.inference.cartoonise import Cartooniser, load_generator
 from utils.inference.evaluate import measures
-from utils.inference.pretrained import resolve_model
+from utils.inference.pretrained import model_name, resolve_model
 from utils.runtime import pick_device
 
 COLUMNS = (("landmark_nme", "landmark NME ↓", "{:.4f}"), ("faces_found", "face found", "{}"),
@@ -193,9 +193,9 @@ def main(argv=None):
     def cartoonise(path):
         return Cartooniser(load_generator(path, device), device, max_side=opts.eval_size, batch_size=16)(photos)
 
-    baselines = {f"{opts.pretrained} (untouched)": score(metrics, photos, cartoonise(start))}
-    for spec in opts.baseline:
-        baselines[f"{spec} (untouched)"] = score(metrics, photos, cartoonise(resolve_model(spec)))
+    baselines = {f"{model_name(opts.pretrained)} (untouched)": score(metrics, photos, cartoonise(start))}
+    for spec in opts.baseline:  # labelled by registry name, not by the path they were read from
+        baselines[f"{model_name(spec)} (untouched)"] = score(metrics, photos, cartoonise(resolve_model(spec)))
     baselines["photos themselves"] = score(metrics, photos, photos)
     runs, sheet_columns = {}, {"photo": photos, f"{opts.pretrained}": cartoonise(start)}
     showcase_runs = []

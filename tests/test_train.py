@@ -333,3 +333,13 @@ def test_the_anchor_term_compares_g_with_the_frozen_start_not_with_itself():
     out = train_step(photo, photo, nets, weights, Precision(torch.device("cpu")), Superpixels(0))
     assert expected > 0.01
     assert out["anchor"] == pytest.approx(float(expected), rel=1e-5) and out["anchor_w"] == out["anchor"]
+
+
+def test_training_does_not_reach_into_inference_to_rebuild_a_generator():
+    """Rebuilding G from a checkpoint is models.zoo's (generator_from), not the cartooniser's."""
+    import subprocess
+    import sys
+    code = ("import sys, utils.training.start, utils.training.run, utils.training.steps\n"
+            "assert 'utils.inference.cartoonise' not in sys.modules, 'training imports the cartooniser'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]

@@ -92,10 +92,11 @@ def test_a_piped_run_writes_a_bounded_number_of_progress_lines(tmp_path, photo_d
     assert "pretraining done at step 30" in done.stdout
 
 
-@pytest.mark.parametrize("script", ["pretrain.py", "train.py", "test.py"])
+@pytest.mark.parametrize("script", ["pretrain.py", "train.py", "test.py", "app.py"])
 def test_help_answers_without_importing_torch(script):
     probe = (f"import runpy, sys; sys.argv = ['{script}', '--help']\n"
              f"try:\n    runpy.run_path('{script}', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-             "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
+             "heavy = 'torch' in sys.modules or 'gradio' in sys.modules\n"
+             "print('TORCH' if heavy else 'NO-TORCH')")
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert "usage:" in done.stdout and done.stdout.strip().endswith("NO-TORCH"), done.stdout[-500:] + done.stderr

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from models.conventions import Cartoonist, cartoonize
-from models.zoo import ARCHITECTURES, build_generator
-from utils.checkpoint import checkpoint_path, load_checkpoint, load_state
+from models.zoo import generator_from
+from utils.checkpoint import checkpoint_path, load_checkpoint
 from utils.errors import UserError
 from utils.image_io import to_batch, to_uint8
 from utils.inference.pretrained import resolve_model
@@ -48,19 +48,6 @@ def checkpoint_for(save_dir, model_version: int, batch: int, pretrain: bool = Fa
 def load_generator(path, device) -> Cartoonist:
     """Rebuild G from the checkpoint alone (its 'arch' entry names the architecture), in eval mode."""
     return generator_from(load_checkpoint(path), path).to(device)
-
-
-def generator_from(ckpt: dict, path) -> Cartoonist:
-    """G of an already loaded checkpoint (``path`` names it in errors), in eval mode, on the CPU."""
-    if "G" not in ckpt:
-        raise UserError(f"{path}: holds no generator weights")
-    arch = ckpt.get("arch", {})
-    if arch.get("generator", "whitebox") not in ARCHITECTURES:
-        raise UserError(f"{path}: holds an unknown generator '{arch.get('generator')}' (known: "
-                        f"{', '.join(ARCHITECTURES)})")
-    G = build_generator(arch)
-    load_state(G, ckpt["G"], path, "G")
-    return G.eval()
 
 
 SHORT_RUN = 2000  # White-box trains for tens of thousands of steps; fewer than this cannot make a cartoon model

@@ -204,6 +204,20 @@ def resolve_model(spec: str, write=print, root: Path | None = None) -> Path:
                     f"or .xml, or a TF checkpoint folder also work")
 
 
+def model_name(spec: str) -> str:
+    """A short name for a model spec, for tables and plots: the registered name itself, or the name of the
+    registered model whose files a folder (or file) holds (``../shared/whitebox`` -> 'whitebox'), else the file
+    or folder name."""
+    if spec in REGISTRY:
+        return spec
+    path = Path(spec)
+    for model in REGISTRY.values():
+        names = {Path(f).name for f in model.files}
+        if path.is_dir() and all((path / name).is_file() for name in names) or path.name in names:
+            return model.name
+    return path.stem if path.suffix else path.name
+
+
 def is_project_checkpoint(path: Path) -> bool:
     """Whether the file is a zip-format torch file tagged with this project's checkpoint format (read cheaply:
     a bare state dict such as the author's weight.pth is not)."""

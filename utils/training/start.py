@@ -2,10 +2,9 @@
 from pathlib import Path
 
 from models.conventions import Cartoonist
-from models.zoo import build_generator
+from models.zoo import build_generator, generator_from
 from utils.checkpoint import list_checkpoints, load_checkpoint
 from utils.errors import UserError
-from utils.inference.cartoonise import generator_from
 from utils.inference.pretrained import resolve_model
 from utils.training import distributed
 

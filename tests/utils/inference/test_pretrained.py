@@ -256,3 +256,13 @@ def test_the_folder_the_offline_message_names_works_as_the_model(face_ir, regist
     (folder / "other.xml").write_bytes(b"<net/>")
     with pytest.raises(UserError, match="holds 2 .xml files"):
         resolve_model(str(folder))
+
+
+def test_model_name_labels_a_folder_of_a_registered_model_by_its_name(whitebox_folder, tmp_path):
+    from utils.inference.pretrained import model_name
+
+    assert model_name("facial") == "facial"
+    assert model_name(str(whitebox_folder)) == "whitebox"  # the folder holds model-33999.index and .data
+    assert model_name(str(whitebox_folder / "model-33999.index")) == "whitebox"
+    assert model_name(str(tmp_path / "gen3_batch_300.pth")) == "gen3_batch_300"
+    assert model_name(str(tmp_path)) == tmp_path.name

@@ -4,7 +4,7 @@
 
 photo/:   crops of scikit-image's ``astronaut`` (a real face photo) around the face, jittered in scale,
           position, brightness and mirrored.
-showcase/: whole scikit-image photos (astronaut, camera, chelsea, coffee) for the released model.
+showcase/: whole scikit-image photos (astronaut, camera, chelsea, coffee) for the released models.
 cartoon/: crops of several scikit-image photos turned cartoon-like by a classical recipe: repeated
           edge-preserving (bilateral) smoothing, k-means colour quantisation, and dark edges from an adaptive
           threshold of the median-blurred luma.
@@ -67,13 +67,36 @@ def cartoon_crops(n: int, size: int, rng: np.random.Generator) -> list[np.ndarra
     return crops
 
 
+# make demo's sheets, in the order a newcomer should look at them: real cartoons first, the pipeline check last
+DEMO_SHEETS = (
+    ("demo_facial_landmarks/sheet.jpg", "facial_landmarks: the face model this repository ships (offline)"),
+    ("demo_facial/sheet.jpg", "facial: the White-box author's face model (downloaded)"),
+    ("demo_whitebox/sheet.jpg", "whitebox: the released general White-box model (downloaded)"),
+    ("0_60/sheet.jpg", "pipeline check: 60 training steps on the demo set, a test of the code, not a cartoon model"),
+)
+
+
+def where(results) -> str:
+    """The lines make demo ends with: where each sheet is, or why it is missing."""
+    lines = ["make demo's sheets, real cartoons first:"]
+    for relative, what in DEMO_SHEETS:
+        path = Path(results) / relative
+        lines.append(f"  {path}  {what}" if path.is_file() else f"  (none: {what.split(':')[0]} could not be had)")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--where", default=None, metavar="RESULTS",
+                   help="only print where make demo's sheets are under RESULTS (real cartoons first), and exit")
     p.add_argument("--out", default="datasets/demo")
     p.add_argument("--num", type=int, default=32, help="images per domain")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     opts = p.parse_args(argv)
+    if opts.where:
+        print(where(opts.where))
+        return
     rng = np.random.default_rng(opts.seed)
     out = Path(opts.out)
     for name, images in (("photo", photo_crops(opts.num, opts.size, rng)),

@@ -68,7 +68,7 @@ def main(argv=None):
     from utils.checkpoint import load_checkpoint
     from utils.image_io import BadImage, contact_sheet, read_image, with_caption, write_image
     from utils.inference.cartoonise import Cartooniser, caveat, resolve_checkpoint
-    from utils.inference.files import cartoonise_video, inputs, output_folder, plural
+    from utils.inference.files import inputs, output_folder, plural
     from utils.progress import progress
     from utils.runtime import Precision, pick_device
 
@@ -95,7 +95,13 @@ def main(argv=None):
     out_dir = output_folder(opts, tag)
     files, root, video = inputs(opts)
     if video is not None:
+        from utils.inference.video import cartoonise_video
+        if opts.align:  # faces followed from frame to frame: their crops do not jitter
+            from utils.faces.track import FaceTrack
+            cartoonise.track = FaceTrack()
         print(f"cartoon video: {cartoonise_video(video, out_dir, cartoonise)}")
+        if cartoonise.report():
+            print(cartoonise.report())
         return
 
     pairs, written, skipped = [], [], []

@@ -17,8 +17,9 @@ from utils.inference.cartoonise import Cartooniser, blend
 
 class FaceCartooniser:
     def __init__(self, cartooniser: Cartooniser, landmarks: FaceLandmarks, size: int = 256, min_face: int = 96,
-                 feather: float = 0.15):
-        self.run, self.landmarks = cartooniser, landmarks
+                 feather: float = 0.15, track=None):
+        """``track``: a utils.faces.track.FaceTrack for the frames of a video (faces followed and smoothed)."""
+        self.run, self.landmarks, self.track = cartooniser, landmarks, track
         self.size, self.min_face, self.feather = size, min_face, feather
         self.outcomes: list[tuple[int, int]] = []  # per image: (faces cartoonised from their crop, faces too small)
 
@@ -37,8 +38,9 @@ class FaceCartooniser:
     def found(self, image: np.ndarray) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
         """((aligned crop, its matrix) of every accepted face big enough to gain from it, faces too small)."""
         out, small = [], 0
-        for _, box in self.landmarks.accepted_faces(image):
-            crop, M = align_face(image, self.landmarks.points(image, box), self.size)
+        points = [self.landmarks.points(image, box) for _, box in self.landmarks.accepted_faces(image)]
+        for p in self.track.update(points) if self.track is not None else points:
+            crop, M = align_face(image, p, self.size)
             if crop_side(M, self.size) >= self.min_face:
                 out.append((crop, M))
             else:

@@ -2,11 +2,8 @@
 cartoonised frame by frame."""
 from pathlib import Path
 
-import cv2
-
 from utils.errors import UserError
 from utils.image_io import IMAGE_EXTS, VIDEO_EXTS, list_images
-from utils.progress import progress
 
 
 def inputs(opts) -> tuple[list[Path], Path, Path | None]:
@@ -40,32 +37,3 @@ def output_folder(opts, tag: str) -> Path:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def cartoonise_video(path: Path, out_dir: Path, cartoonise) -> Path:
-    """Every frame through the model, written back as an mp4 with the same frame rate and size."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise UserError(f"{path}: cannot open video")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    out = out_dir / f"{path.stem}_cartoon.mp4"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    frames, bar = [], progress(total=total, desc=path.name, unit="frame")
-    while True:
-        ok, frame = cap.read()
-        if ok:
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        if frames and (not ok or len(frames) == cartoonise.batch_size):
-            for cartoon in cartoonise(frames):
-                writer.write(cv2.cvtColor(cartoon, cv2.COLOR_RGB2BGR))
-            bar.update(len(frames))
-            frames = []
-        if not ok:
-            break
-    cap.release()
-    writer.release()
-    bar.close()
-    return out

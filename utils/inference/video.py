@@ -1,0 +1,121 @@
+"""Cartoonise a video with PyAV (FFmpeg's libraries): H.264 (yuv420p) in MP4, which browsers play, with the input's
+audio copied through unchanged.
+
+    cartoonise_video(Path("clip.mp4"), Path("results/x"), cartoonise)   # -> results/x/clip_cartoon.mp4
+
+- Every frame keeps its own timestamp, so a variable frame rate stays as it was.
+- A phone video's rotation (its display matrix) is applied to the frames, so the cartoon is upright and carries no
+  rotation of its own.
+- H.264 in yuv420p needs an even width and height: an odd last row or column is dropped.
+- ``cartoonise`` takes a list of RGB frames (``batch_size`` at a time) and returns their cartoons; a
+  FaceCartooniser with a FaceTrack follows each face from frame to frame (utils.faces.track).
+"""
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from utils.errors import UserError
+from utils.progress import progress
+
+CRF = 18  # x264's constant quality: visually lossless for cartoons; 23 is x264's default
+
+
+def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    """The frame as it should be shown: ``rotation`` is the display matrix's angle, counter-clockwise degrees."""
+    turns = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def cartoonise_video(path: Path, out_dir: Path, cartoonise, crf: int = CRF) -> Path:
+    import av  # here: only videos need it
+
+    out = Path(out_dir) / f"{Path(path).stem}_cartoon.mp4"
+    try:
+        source = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as e:
+        raise UserError(f"{path}: cannot open video ({e})") from None
+    with source:
+        if not source.streams.video:
+            raise UserError(f"{path}: holds no video stream")
+        video = source.streams.video[0]
+        audio = source.streams.audio[0] if source.streams.audio else None
+        video.thread_type = "AUTO"
+        total = video.frames or None
+        h, w = first_frame_shape(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.part.mp4")
+        try:
+            with av.open(str(tmp), "w") as sink:
+                writer = FrameWriter(sink, video, h, w, crf)  # every stream before the first packet is written
+                copy = sink.add_stream_from_template(audio) if audio is not None else None
+                with progress(total=total, desc=Path(path).name, unit="frame") as bar:
+                    pending = []
+                    for packet in source.demux(*(s for s in (video, audio) if s is not None)):
+                        if packet.stream is audio:
+                            if packet.dts is not None:  # the demuxer's empty flush packet has none
+                                packet.stream = copy
+                                sink.mux(packet)
+                            continue
+                        for frame in packet.decode():
+                            pts = frame.pts if frame.pts is not None else writer.guess_pts(len(pending))
+                            pending.append((upright(frame.to_ndarray(format="rgb24"), frame.rotation), pts,
+                                            frame.time_base or video.time_base))
+                            if len(pending) == cartoonise.batch_size:
+                                bar.update(writer.write(pending, cartoonise))
+                                pending = []
+                    if pending:
+                        bar.update(writer.write(pending, cartoonise))
+                writer.close()
+            tmp.replace(out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    if writer.frames == 0:
+        out.unlink(missing_ok=True)
+        raise UserError(f"{path}: no frame could be decoded")
+    return out
+
+
+def first_frame_shape(path) -> tuple[int, int]:
+    """(height, width) of the first frame, upright: the output's size must be known before anything is written."""
+    import av
+
+    with av.open(str(path)) as f:
+        for frame in f.decode(video=0):
+            return upright(np.zeros((frame.height, frame.width, 1), np.uint8), frame.rotation).shape[:2]
+    raise UserError(f"{path}: no frame could be decoded")
+
+
+class FrameWriter:
+    """The H.264 stream of the output, (h, w) cut to even sides; frames encoded with their source timestamps."""
+
+    def __init__(self, sink, source_stream, h: int, w: int, crf: int):
+        self.sink, self.source = sink, source_stream
+        rate = source_stream.average_rate or source_stream.guessed_rate or Fraction(25)
+        self.stream = sink.add_stream("libx264", rate=rate, options={"crf": str(crf)})
+        self.stream.width, self.stream.height, self.stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+        self.stream.time_base = self.stream.codec_context.time_base = source_stream.time_base
+        self.frames = 0
+
+    def guess_pts(self, queued: int) -> int:
+        """A timestamp for a frame that has none (some raw streams): its index at the stream's frame rate."""
+        rate = self.source.average_rate or self.source.guessed_rate or Fraction(25)
+        return round((self.frames + queued) / rate / self.source.time_base)
+
+    def write(self, pending: list, cartoonise) -> int:
+        """Cartoonise and encode a batch of (frame, pts, time_base); returns how many."""
+        import av
+
+        cartoons = cartoonise([rgb for rgb, _, _ in pending])
+        for cartoon, (_, pts, time_base) in zip(cartoons, pending):
+            even = np.ascontiguousarray(cartoon[: self.stream.height, : self.stream.width])
+            frame = av.VideoFrame.from_ndarray(even, format="rgb24")
+            frame.pts, frame.time_base = pts, time_base
+            for packet in self.stream.encode(frame):
+                self.sink.mux(packet)
+            self.frames += 1
+        return len(pending)
+
+    def close(self) -> None:
+        for packet in self.stream.encode(None):
+            self.sink.mux(packet)

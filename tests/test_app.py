@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from tests.browser import chromium
 from utils.image_io import read_image
 
 gradio_client = pytest.importorskip("gradio_client", reason="gradio is not installed (pip install -r requirements.txt)")
@@ -104,27 +105,12 @@ def test_huge_upload_is_shrunk_not_fatal(app, tmp_path):
     assert read_image(after).shape == (2048, 4096, 3) and "shrunk from 9000×4500 to 4096×2048" in info
 
 
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.skip("no system Chromium/chromedriver (apt-get install chromium chromium-driver; .ci/run does)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1450"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver), options=options)
-
-
 def test_in_a_real_browser_upload_click_and_see_the_cartoon(app, astronaut, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = browser()
+    driver = chromium()
     try:
         driver.get(app)
         wait = WebDriverWait(driver, 90)

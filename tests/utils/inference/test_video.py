@@ -127,3 +127,29 @@ def test_a_video_with_faces_through_test_py_keeps_its_audio(trained_checkpoint, 
     assert "6 face(s) cartoonised from aligned crops in 6 of 6 image(s)" in said
     got = probe(tmp_path / "v" / "face_cartoon.mp4")
     assert got["codec"] == "h264" and len(got["times"]) == 6 and got["audio"]["codec"] == "aac"
+
+
+def test_the_cartoon_video_plays_to_its_end_with_sound_in_chromium(tmp_path):
+    """A <video> element in headless Chromium plays the output through (H.264 + AAC in MP4) and decodes audio."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.browser import StaticServer, chromium
+
+    clip = write_clip(tmp_path / "clip.mp4", moving_face(10), fps=10)
+    cartoonise_video(clip, tmp_path, Negative())
+    (tmp_path / "play.html").write_text('<video id="v" src="clip_cartoon.mp4" preload="auto"></video>')
+    driver = chromium("--autoplay-policy=no-user-gesture-required")
+    try:
+        with StaticServer(tmp_path) as url:
+            driver.get(f"{url}/play.html")
+            driver.execute_script("window.failed = null; const v = document.getElementById('v');"
+                                  "v.onerror = () => { window.failed = v.error.code; }; v.play();")
+            WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+                "return document.getElementById('v').ended || window.failed !== null"))
+            state = driver.execute_script("const v = document.getElementById('v'); return {failed: window.failed, "
+                                          "ended: v.ended, duration: v.duration, w: v.videoWidth, "
+                                          "audio: v.webkitAudioDecodedByteCount};")
+    finally:
+        driver.quit()
+    assert state["failed"] is None and state["ended"] and state["w"] == 320
+    assert state["duration"] == pytest.approx(1.0, abs=0.1) and state["audio"] > 0

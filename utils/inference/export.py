@@ -54,6 +54,47 @@ def export_onnx(G: nn.Module, path, opset: int = 18, strength: float = 1.0) -> P
     return Path(path)
 
 
+class PixelGraph(nn.Module):
+    """The browser's graph (web/): canvas pixels in, canvas pixels out, so the page converts nothing.
+
+    rgba (1, H, W, 4) uint8, as ``getImageData`` gives it, and strength (1,) float32 ->
+    rgba (1, H, W, 4) uint8 = round(s·cartoon + (1 − s)·photo) on 0–255, alpha 255, where cartoon is G's output by
+    its conventions (ExportGraph) on the photo x = rgb / 127.5 − 1."""
+
+    def __init__(self, G: nn.Module):
+        super().__init__()
+        self.G = G
+
+    def forward(self, rgba, strength):
+        photo = rgba[..., :3].permute(0, 3, 1, 2).float() / 127.5 - 1
+        cartoon = cartoonize(self.G, photo).clamp(-1, 1)
+        mixed = strength * cartoon + (1 - strength) * photo
+        rgb = ((mixed + 1) * 127.5).round().clamp(0, 255).permute(0, 2, 3, 1)
+        return torch.cat([rgb, torch.full_like(rgb[..., :1], 255)], -1).to(torch.uint8)
+
+
+def export_pixels(G: nn.Module, path, size: int, opset: int = 18) -> Path:
+    """PixelGraph at one static size (size × size), then ONNX Runtime's basic graph optimisations (constant
+    folding, redundant nodes; portable across its execution providers, unlike the extended ones) saved over it."""
+    import onnxruntime as ort
+
+    if size % conventions(G).size_multiple:
+        raise UserError(f"size {size}: the {conventions(G).name} generator needs a multiple of "
+                        f"{conventions(G).size_multiple}")
+    path = Path(path)
+    raw = path.with_name(path.stem + ".raw.onnx")
+    example = (torch.zeros(1, size, size, 4, dtype=torch.uint8), torch.ones(1))
+    program = torch.onnx.export(PixelGraph(G).eval(), example, dynamo=True, input_names=["rgba", "strength"],
+                                output_names=["cartoon"], opset_version=opset, verbose=False)
+    program.save(str(raw))
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(path)
+    ort.InferenceSession(str(raw), options, providers=["CPUExecutionProvider"])
+    raw.unlink()
+    return path
+
+
 class OnnxCartooniser(Cartooniser):
     """test.py --backend onnx: the same Cartooniser with G + the guided filter run by ONNX Runtime (CPU, fp32).
     The graph is exported once per checkpoint into the model cache (keyed by the checkpoint's bytes)."""

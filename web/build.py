@@ -1,0 +1,79 @@
+"""What the page needs besides its own files, made on first run and again when stale:
+
+- ``ort/``: ONNX Runtime Web's ES modules and .wasm files, copied from the npm package pinned in package.json
+  and package-lock.json (``npm ci`` when it is missing): no CDN, so the page works offline and on an intranet;
+- ``models/{name}_{size}.onnx``: each model at each size as a static-shape PixelGraph (canvas pixels in and out,
+  strength as an input; utils.inference.export), exported again when older than its checkpoint;
+- ``models.json``: what the page offers: each model's sizes, licence and what it is, and the models that could not
+  be had, with why (offline, the downloadable ones).
+"""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+WEB = Path(__file__).resolve().parent
+# the runtime files the page imports: the WASM build (CPU) and the WebGPU build, each with its loader and binary
+RUNTIME = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
+           "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm")
+MODELS = ("facial_landmarks", "facial", "whitebox")
+SIZES = (256, 384, 512)
+
+
+def runtime(root: Path = WEB, write=print) -> Path:
+    """``root/ort/`` with RUNTIME, from node_modules (``npm ci`` first when the package is not installed)."""
+    from utils.errors import UserError
+
+    out, dist = root / "ort", root / "node_modules" / "onnxruntime-web" / "dist"
+    if all((out / f).is_file() for f in RUNTIME):
+        return out
+    if not all((dist / f).is_file() for f in RUNTIME):
+        npm = shutil.which("npm")
+        if npm is None:
+            raise UserError("npm not found: install Node.js (npm), or copy onnxruntime-web's dist files "
+                            f"({', '.join(RUNTIME)}) into {out}")
+        write(f"npm ci in {root} (onnxruntime-web, pinned by package-lock.json)")
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=root,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise UserError(f"npm ci in {root} failed: {last}")
+    out.mkdir(exist_ok=True)
+    for f in RUNTIME:
+        shutil.copy2(dist / f, out / f)
+    return out
+
+
+def exports(models=MODELS, sizes=SIZES, root: Path = WEB, write=print) -> dict:
+    """Export what is missing or stale; return the manifest (also written to root/models.json)."""
+    from utils.errors import UserError
+    from utils.inference.cartoonise import load_generator
+    from utils.inference.export import export_pixels
+    from utils.inference.pretrained import REGISTRY, resolve_model
+
+    manifest = {"models": [], "unavailable": []}
+    for name in models:
+        try:
+            checkpoint = resolve_model(name, write)
+        except UserError as e:
+            manifest["unavailable"].append({"name": name, "why": str(e).split(". Get ")[0]})
+            write(f"{name}: not offered ({str(e)[:160]})")
+            continue
+        files, G = {}, None
+        for size in sizes:
+            path = root / "models" / f"{Path(name).stem}_{size}.onnx"
+            if not path.is_file() or path.stat().st_mtime < checkpoint.stat().st_mtime:
+                G = G or load_generator(checkpoint, "cpu")
+                if size % G.size_multiple:
+                    continue
+                path.parent.mkdir(exist_ok=True)
+                write(f"exporting {name} at {size}² -> {path}")
+                tmp = export_pixels(G, path.with_name(path.stem + ".tmp.onnx"), size)
+                tmp.replace(path)
+            files[str(size)] = str(path.relative_to(root))
+        registered = REGISTRY.get(name)
+        manifest["models"].append({"name": name, "sizes": files,
+                                   "licence": registered.licence if registered else "see the checkpoint",
+                                   "about": registered.trained_on if registered else str(checkpoint)})
+    (root / "models.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest

@@ -1,0 +1,40 @@
+// The page's inputs: the webcam (getUserMedia) and a photo (file chooser or drop), drawn square into a canvas.
+
+export async function openCamera(video) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw new Error("this browser gives pages no camera access (it needs https or localhost)");
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } },
+                                                         audio: false });
+  } catch (e) {
+    const why = {
+      NotAllowedError: "camera permission was refused",
+      NotFoundError: "no camera was found",
+      NotReadableError: "the camera is in use by another program",
+      OverconstrainedError: "no camera fits the request",
+    }[e.name] || `the camera could not be opened (${e.name || e})`;
+    throw new Error(why);
+  }
+  video.srcObject = stream;
+  await video.play();
+  return stream;
+}
+
+export async function readPhoto(file) {
+  if (!file.type.startsWith("image/")) {
+    throw new Error(`${file.name}: not an image (${file.type || "unknown type"})`);
+  }
+  try {
+    return await createImageBitmap(file);
+  } catch (e) {
+    throw new Error(`${file.name}: the image could not be decoded`);
+  }
+}
+
+// The centre square of a source (the face models expect a face that fills the frame), drawn at size × size.
+export function drawSquare(context, source, width, height, size) {
+  const side = Math.min(width, height);
+  context.drawImage(source, (width - side) / 2, (height - side) / 2, side, side, 0, 0, size, size);
+}

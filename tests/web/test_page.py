@@ -16,8 +16,7 @@ from skimage import data
 
 from tests.browser import StaticServer, chromium
 from utils.image_io import write_image
-
-from .page import canvas, text, write_y4m
+from web.headless import canvas, fake_camera, text, write_y4m
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
@@ -91,10 +90,9 @@ def test_a_still_photo_gives_onnx_runtimes_own_cartoon(server, aligned_astronaut
 
 def test_the_fake_camera_is_cartoonised_live(server, aligned_astronaut, tmp_path):
     photo = cv2.cvtColor(cv2.imread(str(aligned_astronaut)), cv2.COLOR_BGR2RGB)
-    frames = [np.roll(cv2.resize(photo, (320, 240)), 4 * i, axis=1) for i in range(30)]
+    frames = [np.roll(cv2.resize(photo, (320, 240)), 2 * i, axis=1) for i in range(30)]
     y4m = write_y4m(tmp_path / "camera.y4m", frames)
-    driver = chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                      f"--use-file-for-fake-video-capture={y4m}")
+    driver = chromium(*fake_camera(y4m), window="1100,740")
     try:
         driver.get(f"{server}?camera=1&model=facial_landmarks&size=256")
         ready(driver)

@@ -59,16 +59,19 @@ async function render() {
   }
 }
 
-// the camera: the newest frame each time the last cartoon is drawn (no queue of stale frames)
+// the camera: the newest frame each time the last cartoon is drawn. The model takes longer than a camera frame, so
+// a new frame is nearly always there: wait for one only when the video has not moved on (no stale queue, no idle).
 async function loop() {
   if (state.running) return;
   state.running = true;
   const nextFrame = () => new Promise((resolve) =>
     video.requestVideoFrameCallback ? video.requestVideoFrameCallback(() => resolve()) : requestAnimationFrame(resolve));
+  let shown = -1;
   try {
     while (state.stream && state.source && state.source.element === video) {
+      if (video.currentTime === shown) await nextFrame();
+      shown = video.currentTime;
       await renderOnce();
-      await nextFrame();
     }
   } catch (e) {
     say(firstLine(e));

@@ -20,6 +20,8 @@ export async function chooseBackend() {
   }
   const ort = await import("../ort/ort.wasm.min.mjs");
   ort.env.wasm.wasmPaths = new URL("../ort/", import.meta.url).href;
+  // inference in ONNX Runtime's worker: the page's own thread stays free to draw, read the camera and answer
+  ort.env.wasm.proxy = params.get("proxy") !== "0";
   const cores = navigator.hardwareConcurrency || 1;
   const wanted = Number(params.get("threads")) || Math.min(4, cores);
   if (!crossOriginIsolated || typeof SharedArrayBuffer === "undefined") {

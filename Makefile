@@ -7,7 +7,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: demo test install app
+.PHONY: demo test install app web mutate
 
 $(STAMP): requirements.txt
 	python3 -m venv .venv
@@ -38,3 +38,13 @@ demo: $(STAMP)
 
 app: $(STAMP)
 	$(PY) app.py
+
+web: $(STAMP)
+	$(PY) -m web
+
+# mutation testing of the numerical core (pyproject.toml [tool.mutmut]); hours on two cores, resumable, not in CI:
+# the scores and the equivalent mutants are kept in docs/mutation.md
+mutate: $(STAMP)
+	.venv/bin/pip install -q mutmut==3.8.1
+	.venv/bin/mutmut run --max-children $${JOBS:-2}
+	.venv/bin/mutmut results --all true | $(PY) -m studies.mutation_scores

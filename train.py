@@ -37,7 +37,7 @@ def train(opts):
     from utils.training.held_out import HeldOut
     from utils.training.run import Run, training_state
     from utils.training.start import anchor_generator, face_landmarks, initial_generator
-    from utils.training.steps import Nets, d_warmup_step, representations, train_step
+    from utils.training.steps import FaceSettings, Nets, d_warmup_step, representations, train_step
 
     prefix = f"gen{opts.model_version}"
     d, device = distributed.setup(opts.device, opts.dist_timeout)
@@ -53,6 +53,7 @@ def train(opts):
     G, D_texture, D_surface = G.to(device), PatchDiscriminator(1).to(device), PatchDiscriminator(3).to(device)
     betas = (opts.beta1, opts.beta2)
     weights = LossWeights.from_flags(opts)
+    face = FaceSettings(opts.landmark_sigma, opts.landmark_view, opts.anchor_free)
     uses_vgg = weights.content > 0 or weights.structure > 0  # else no VGG19 is built (nor downloaded)
     vgg = build_vgg(opts.vgg_weights, device, write if d.main else None) if uses_vgg else None
     nets = Nets(G, D_texture, D_surface, vgg, torch.optim.Adam(G.parameters(), opts.lr, betas=betas),
@@ -64,7 +65,8 @@ def train(opts):
 
     with Run(opts, prefix, write=write, writes=d.main, provenance=provenance(device)) as run:
         start = run.resume("train", nets.parts(), precision, d)
-        photos.landmarks = face_landmarks(opts, d, write) if weights.landmark > 0 else None
+        needs_points = weights.landmark > 0 or (weights.anchor > 0 and opts.anchor_free > 0)
+        photos.landmarks = face_landmarks(opts, d, write) if needs_points else None
         nets.G, nets.D_texture, nets.D_surface = (distributed.wrap(precision.layout(m), d, device)
                                                   for m in (G, D_texture, D_surface))
         nets.vgg = precision.layout(vgg) if vgg is not None else None
@@ -89,7 +91,7 @@ def train(opts):
                     losses = d_warmup_step(photo, cartoon, nets, precision, opts.train_d_times)
                 else:
                     losses = train_step(photo, cartoon, nets, weights, precision, superpixels,
-                                        photo_batch.get("points"), opts.landmark_sigma, opts.train_d_times)
+                                        photo_batch.get("points"), face, opts.train_d_times)
                 if run.record(step, losses):
                     bar.set_postfix({k: f"{losses[k]:.3f}" for k in ("g_total", "d_total") if k in losses})
                 if d.main and (step % opts.sample_every == 0 or step == opts.total_iter):

@@ -7,8 +7,16 @@ the same photo, so the term needs no VGG and no discriminators.
 import torch
 
 
-def style_anchor(output: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+def style_anchor(output: torch.Tensor, anchor: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """mean |G(x) − G0(x)| over (B, 3, H, W), both in [-1, 1], in float32 at least; G0's output carries no
-    gradient."""
+    gradient. ``weight`` (B, 1, H, W), optional: mean w·|G(x) − G0(x)| instead (``anchor_weight``)."""
     dtype = torch.promote_types(output.dtype, torch.float32)
-    return (output.to(dtype) - anchor.detach().to(dtype)).abs().mean()
+    diff = (output.to(dtype) - anchor.detach().to(dtype)).abs()
+    return (diff if weight is None else weight.to(dtype) * diff).mean()
+
+
+def anchor_weight(maps: torch.Tensor, free: float) -> torch.Tensor:
+    """``--anchor_free f``: w = 1 − f·H, H the landmark heatmaps' max over the face's parts (B, 5, H, W) -> (B, 1,
+    H, W). The style is held everywhere but near the eyes, brows, nose, mouth and jaw, where the geometry may move
+    (f = 1: not held at all on the contours)."""
+    return 1 - free * maps.amax(1, keepdim=True)

@@ -7,10 +7,20 @@ points outweigh the 17 spread along the jaw).
 
 Loss:  L = Σ H·|∇G(x) − ∇x| / Σ H,  ∇ = Sobel gradient magnitude of the luma (0.299 R + 0.587 G + 0.114 B).
 Edges must stay where the photo has them; flat colour inside the contours is free to change.
+
+View (``--landmark_view``): ``edges`` (the default, the formulation above) compares the raw images' edges, skin
+texture and small creases included, which a flat cartoon cannot keep. ``surface`` compares the edges of the
+surface representation of both, S = guided_filter(I, I, r=5, eps=0.2) (what the surface term judges):
+
+    L_surface = Σ H·|∇S(G(x)) − ∇S(x)| / Σ H
+
+S keeps the shapes that define the eyes, brows, mouth and jaw and smooths the texture away, so the term asks for
+geometry, not for the photo's fine texture.
 """
 import torch
 import torch.nn.functional as F
 
+from losses.surface import surface
 from utils.faces.layout import PARTS
 
 SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
@@ -42,8 +52,16 @@ def landmark_loss(output: torch.Tensor, photo: torch.Tensor, maps: torch.Tensor)
     return (H * diff).sum() / H.sum().clamp_min(1e-8)
 
 
-def landmark_term(output: torch.Tensor, photo: torch.Tensor, points: torch.Tensor, sigma: float) -> torch.Tensor:
+VIEWS = ("edges", "surface")
+
+
+def landmark_term(output: torch.Tensor, photo: torch.Tensor, points: torch.Tensor, sigma: float,
+                  view: str = "edges") -> torch.Tensor:
     """The landmark term of a batch: heatmaps of the photo's (B, 68, 2) pixel landmarks (NaN: no face), σ a
-    fraction of the image side, then ``landmark_loss``. output, photo: (B, 3, H, W) in [-1, 1], square."""
+    fraction of the image side, then ``landmark_loss`` on the images (``view`` 'edges') or on their surface
+    representation ('surface'). output, photo: (B, 3, H, W) in [-1, 1], square."""
     size = photo.shape[-1]
-    return landmark_loss(output, photo, heatmaps(points.to(photo.device), size, sigma * size))
+    maps = heatmaps(points.to(photo.device), size, sigma * size)
+    if view == "surface":
+        output, photo = surface(output.float()), surface(photo.float())
+    return landmark_loss(output, photo, maps)

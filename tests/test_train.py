@@ -343,3 +343,30 @@ def test_training_does_not_reach_into_inference_to_rebuild_a_generator():
             "assert 'utils.inference.cartoonise' not in sys.modules, 'training imports the cartooniser'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-500:]
+
+
+def test_the_face_settings_reach_the_terms():
+    """--landmark_view surface and --anchor_free f change the landmark and anchor terms as the losses say."""
+    from losses.anchor import anchor_weight, style_anchor
+    from losses.landmark import heatmaps, landmark_term
+    from models.conventions import cartoonize
+    from utils.training.steps import FaceSettings
+
+    nets = make_nets(8)
+    G0 = Generator(8, 1)
+    with torch.no_grad():
+        for p in nets.G.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    nets.anchor = G0
+    photo = torch.rand(2, 3, 32, 32) * 2 - 1
+    points = torch.full((2, 68, 2), 16.0)
+    weights = LossWeights(tv=0, surface=0, texture=0, content=0, structure=0, landmark=1, anchor=1)
+    with torch.no_grad():
+        fake, held = cartoonize(nets.G, photo, training=True), cartoonize(G0, photo, training=True)
+        free = anchor_weight(heatmaps(points, 32, 0.015 * 32), 0.8)
+        want = {"landmark": landmark_term(fake, photo, points, 0.015, "surface").item(),
+                "anchor": style_anchor(fake, held, free).item()}
+    out = train_step(photo, photo, nets, weights, Precision(torch.device("cpu")), Superpixels(0), points,
+                     FaceSettings(view="surface", anchor_free=0.8))
+    assert out["landmark"] == pytest.approx(want["landmark"], rel=1e-5)
+    assert out["anchor"] == pytest.approx(want["anchor"], rel=1e-5)

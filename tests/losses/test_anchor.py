@@ -29,3 +29,22 @@ def test_gradient_is_the_sign_over_the_count_and_does_not_reach_the_anchor():
     assert torch.equal(out.grad, torch.tensor([[1.0, -1.0], [-1.0, -1.0]], dtype=torch.float64) / 4)
     assert anchor.grad is None
     assert torch.autograd.gradcheck(lambda o: style_anchor(o, anchor.detach()), (out.detach().requires_grad_(),))
+
+
+def test_a_freed_anchor_weighs_by_one_minus_f_times_the_heatmaps():
+    """w = 1 − f·max_parts(H); loss = mean w·|G(x) − G0(x)|, against numpy."""
+    import numpy as np
+
+    from losses.anchor import anchor_weight
+    from losses.landmark import heatmaps
+
+    points = torch.full((1, 68, 2), 8.0)
+    maps = heatmaps(points, 16, 2.0)
+    w = anchor_weight(maps, 0.7)
+    yy, xx = np.mgrid[:16, :16]
+    H = np.exp(-((xx - 8.0) ** 2 + (yy - 8.0) ** 2) / 8.0)
+    np.testing.assert_allclose(w[0, 0].numpy(), 1 - 0.7 * H, atol=1e-6)
+    out, anchor = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    want = ((1 - 0.7 * H)[None] * np.abs(out[0].numpy() - anchor[0].numpy())).mean()
+    assert style_anchor(out, anchor, w).item() == pytest.approx(want, rel=1e-5)
+    assert style_anchor(out, anchor, anchor_weight(maps, 0.0)).item() == pytest.approx(style_anchor(out, anchor).item())

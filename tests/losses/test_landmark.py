@@ -117,3 +117,54 @@ def test_overlapping_parts_count_once_max_not_sum():
         assert landmark.landmark_loss(output, photo, maps).item() == pytest.approx(0.5)
     finally:
         landmark.edge_magnitude = original
+
+
+def numpy_guided_filter(x: np.ndarray, r: int, eps: float) -> np.ndarray:
+    """He et al.'s guided filter, each channel guided by itself, box sums over a (2r+1)² window with zeros outside
+    and N the count of pixels inside (White-box's tf_box_filter): written with OpenCV's box filter, apart from the
+    project's torch code. x: (H, W, C) float64."""
+    box = lambda a: cv2.boxFilter(a, -1, (2 * r + 1, 2 * r + 1), normalize=False,  # noqa: E731
+                                  borderType=cv2.BORDER_CONSTANT)
+    N = box(np.ones(x.shape[:2]))[..., None]
+    mean = box(x) / N
+    var = box(x * x) / N - mean**2
+    A = var / (var + eps)
+    b = mean - A * mean
+    return box(A) / N * x + box(b) / N
+
+
+def numpy_edges(rgb: np.ndarray) -> np.ndarray:
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    gx = cv2.Sobel(luma, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE) / 8
+    gy = cv2.Sobel(luma, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE) / 8
+    return np.sqrt(gx**2 + gy**2 + 1e-12)
+
+
+def test_the_surface_view_equals_an_independent_computation(face):
+    """L = Σ H·|∇S(out) − ∇S(photo)| / Σ H, S = guided_filter(I, I, r=5, eps=0.2), computed here with OpenCV and
+    numpy (box filters, Sobel, Gaussians) on the astronaut and a cartoon-like version of it."""
+    from losses.landmark import landmark_term
+
+    x, points = face
+    out = torch.from_numpy(cv2.bilateralFilter(((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).astype(np.uint8),
+                                               9, 60, 9)).permute(2, 0, 1)[None].float() / 127.5 - 1
+    sigma = 0.015 * 128
+    yy, xx = np.mgrid[:128, :128]
+    p = points[0].numpy().astype(np.float64)
+    gauss = np.exp(-((xx[None] - p[:, 0, None, None]) ** 2 + (yy[None] - p[:, 1, None, None]) ** 2) / (2 * sigma**2))
+    H = np.max([gauss[list(idx)].max(0) for idx in PARTS.values()], 0)
+    S = [numpy_guided_filter(t[0].permute(1, 2, 0).double().numpy(), 5, 0.2) for t in (out, x)]
+    want = (H * np.abs(numpy_edges(S[0]) - numpy_edges(S[1]))).sum() / H.sum()
+    got = landmark_term(out, x, points, 0.015, view="surface").item()
+    assert got == pytest.approx(want, rel=1e-4)
+    assert got != pytest.approx(landmark_term(out, x, points, 0.015).item(), rel=0.05)  # not the edges view
+
+
+def test_the_surface_view_ignores_skin_texture_more_than_the_edges_view(face):
+    x, points = face
+    from losses.landmark import landmark_term
+
+    textured = (x + 0.08 * torch.randn(1, 1, 128, 128, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
+    edges = landmark_term(textured, x, points, 0.015).item()
+    surface = landmark_term(textured, x, points, 0.015, view="surface").item()
+    assert surface < 0.4 * edges  # fine texture on the skin: the shapes are the same (measured: 0.28×)

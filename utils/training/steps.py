@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from losses.adversarial import lsgan_d_loss, lsgan_g_loss
-from losses.anchor import style_anchor
+from losses.anchor import anchor_weight, style_anchor
 from losses.content import content_loss
-from losses.landmark import landmark_term
+from losses.landmark import heatmaps, landmark_term
 from losses.structure import structure_loss
 from losses.surface import surface
 from losses.texture import RANGES, color_shift, color_shift_weights
@@ -73,15 +73,26 @@ class Nets:
                 "opt_G": self.opt_G, "opt_D": self.opt_D}
 
 
+@dataclass(frozen=True)
+class FaceSettings:
+    """How the face terms see the face (train.py's flags): the landmark heatmaps' σ (a fraction of the image
+    side, --landmark_sigma), the landmark term's view (--landmark_view: 'edges', the seed's, or 'surface'), and how
+    much the style anchor frees the face's contours (--anchor_free, 0: not at all)."""
+    sigma: float = 0.015
+    view: str = "edges"
+    anchor_free: float = 0.0
+
+
 def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: LossWeights, precision,
-               superpixels, points: torch.Tensor | None = None, landmark_sigma: float = 0.015,
+               superpixels, points: torch.Tensor | None = None, face: FaceSettings = FaceSettings(),
                d_steps: int = 1) -> dict:
     """One White-box step: a G step on the weighted loss, then ``d_steps`` steps of both Ds on
     ``fake.detach()``. photo, cartoon: (B, 3, H, W) in [-1, 1]. ``superpixels.submit`` starts the structure
     target while the VGG and discriminator forwards run. ``points``: the photos' (B, 68, 2) landmarks for the
-    landmark term (NaN where no face). Returns every term, unweighted (``tv``) and weighted (``tv_w``), and the
-    totals. A term whose weight is 0 is not computed, and with --w1 and --w2 both 0 the discriminators do not
-    train (the style-anchor fine-tune needs neither them nor VGG).
+    landmark term and a freed anchor (NaN where no face); ``face``: how those terms see the face. Returns every
+    term, unweighted (``tv``) and weighted (``tv_w``), and the totals. A term whose weight is 0 is not computed,
+    and with --w1 and --w2 both 0 the discriminators do not train (the style-anchor fine-tune needs neither them
+    nor VGG).
     """
     G, vgg = nets.G, nets.vgg
     # the G step reads the discriminators unwrapped: under DDP their parameters, frozen here, would leave the
@@ -110,11 +121,15 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
             if pending is not None:
                 raw["structure"] = structure_loss(vgg_targets[1], vgg_fake)
         if points is not None and weights.landmark > 0:
-            raw["landmark"] = landmark_term(fake, photo, points, landmark_sigma)
+            raw["landmark"] = landmark_term(fake, photo, points, face.sigma, face.view)
         if nets.anchor is not None and weights.anchor > 0:
             with torch.no_grad():
                 anchor = cartoonize(nets.anchor, photo, training=True)
-            raw["anchor"] = style_anchor(fake, anchor)
+                free = None
+                if points is not None and face.anchor_free > 0:
+                    size = photo.shape[-1]
+                    free = anchor_weight(heatmaps(points.to(photo.device), size, face.sigma * size), face.anchor_free)
+            raw["anchor"] = style_anchor(fake, anchor, free)
     weighted = weights.weigh(raw)
     g_total = sum(weighted.values())
     out = as_floats({**raw, **{f"{k}_w": v for k, v in weighted.items()}, "g_total": g_total})

@@ -17,6 +17,8 @@ from utils.training.options import check_training_options, parse_training_option
     *[([f"--{flag}", "-1"], f"--{flag} -1.0: loss weights must not be negative") for flag in FLAGS],
     (["--landmark_sigma", "0"], "--landmark_sigma 0.0: must be positive"),
     (["--train_d_times", "0"], "--train_d_times 0: must be at least 1"),
+    (["--anchor_free", "1.5"], "--anchor_free 1.5: must be between 0 and 1"),
+    (["--landmark_view", "raw"], "argument --landmark_view: invalid choice: 'raw'"),
     (["--precision", "fp8"], "argument --precision: invalid choice: 'fp8'"),
 ])
 def test_each_check_has_its_message(flags, message, capsys):

@@ -121,7 +121,7 @@ def test_only_unreadable_images_is_an_error(trained_checkpoint, tmp_path, capsys
 def test_align_without_face_passes_photo_whole_and_reports(trained_checkpoint, photos, tmp_path, capsys):
     run(["--checkpoint", trained_checkpoint, "--input", photos / "a.png", "--out", tmp_path / "o", "--align",
          "--device", "cpu"])
-    assert "1 image(s) without a usable face were cartoonised whole" in capsys.readouterr().out
+    assert "in 0 of 1 image(s) (faces per image: 0); no face found in 1" in capsys.readouterr().out
     assert read_image(tmp_path / "o" / "cartoon" / "a.png").shape == (48, 48, 3)
 
 

@@ -127,8 +127,7 @@ class Run:
         start, path = 0, find_resume(self.opts, self.prefix)
         if path is not None:
             start = restore_training_state(load_for_resume(path, kind), path, parts,
-                                           precision, d, self.write)
-            self.write(f"resuming from {path} (step {start})")
+                                           precision, d, self.write)  # announced when the options were restored
         if self.writes:
             self._open(start)
         return start

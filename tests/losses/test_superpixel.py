@@ -67,3 +67,75 @@ def test_process_pool_equals_serial(face):
     finally:
         pool.close()
     assert serial.shape == batch.shape
+
+
+def test_region_histograms_match_numpys_histogram():
+    """Colour: 25 equal bins per Lab channel over the image's range; texture: 10 bins of each of 8 oriented
+    Gaussian-derivative responses (σ 1) per channel; each region's histograms L1-normalised (numpy's histogram)."""
+    from scipy import ndimage
+    from skimage import color
+
+    from losses.superpixel import _histograms
+
+    lab = color.rgb2lab(data.astronaut()[100:164, 150:214])
+    labels = (np.arange(64)[:, None] // 16) * 4 + np.arange(64)[None] // 16  # 16 blocks of 16×16
+    colour, texture = _histograms(lab, labels, 16)
+    for r in (0, 5, 15):
+        want_c, want_t = [], []
+        for c in range(3):
+            ch = lab[..., c]
+            want_c.append(np.histogram(ch[labels == r], 25, (ch.min(), ch.max() + 1e-9))[0])
+            gy, gx = ndimage.gaussian_filter(ch, 1.0, order=(1, 0)), ndimage.gaussian_filter(ch, 1.0, order=(0, 1))
+            for theta in np.arange(8) * np.pi / 4:
+                resp = np.cos(theta) * gx + np.sin(theta) * gy
+                want_t.append(np.histogram(resp[labels == r], 10, (resp.min(), resp.max() + 1e-9))[0])
+        want_c, want_t = np.concatenate(want_c), np.concatenate(want_t)
+        np.testing.assert_allclose(colour[r], want_c / want_c.sum(), atol=1e-12)
+        np.testing.assert_allclose(texture[r], want_t / want_t.sum(), atol=1e-12)
+
+
+def merge_from_scratch(image, labels, segments):
+    """Selective search's hierarchical grouping (Uijlings et al. 2013) recomputed from the pixels at every step:
+    the most similar neighbouring pair (colour + texture histogram intersection + size + fill, histograms of the
+    union's pixels) is merged until ``segments`` regions remain. No incremental bookkeeping, unlike the module."""
+    from skimage import color
+
+    from losses.superpixel import _histograms
+
+    lab = color.rgb2lab(mix_colour(labels, image))
+    n0, total = labels.max() + 1, labels.size
+    colour0, texture0 = _histograms(lab, labels, n0)  # per initial region; unions are size-weighted sums
+    size0 = np.bincount(labels.ravel(), minlength=n0).astype(float)
+    current = labels.copy()
+    while len(np.unique(current)) > segments:
+        regions = np.unique(current)
+        members = {r: np.unique(labels[current == r]) for r in regions}
+        hist = {r: ((colour0[m] * size0[m, None]).sum(0) / size0[m].sum(),
+                    (texture0[m] * size0[m, None]).sum(0) / size0[m].sum(), size0[m].sum()) for r, m in members.items()}
+        pairs = set()
+        for a, b in ((current[:, :-1], current[:, 1:]), (current[:-1], current[1:])):
+            edge = a != b
+            pairs |= {(min(i, j), max(i, j)) for i, j in zip(a[edge].tolist(), b[edge].tolist())}
+
+        def sim(i, j):
+            ys, xs = np.nonzero((current == i) | (current == j))
+            bbox = (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1)
+            (ci, ti, si), (cj, tj, sj) = hist[i], hist[j]
+            return (np.minimum(ci, cj).sum() + np.minimum(ti, tj).sum() + 1 - (si + sj) / total
+                    + 1 - (bbox - si - sj) / total)
+
+        i, j = max(sorted(pairs), key=lambda p: sim(*p))
+        current[current == j] = i
+    return current
+
+
+def test_selective_search_merges_as_a_from_scratch_grouping_does():
+    image = data.astronaut()[60:220, 140:300:2].astype(np.float32) / 127.5 - 1  # the face, 160×80
+    start = segmentation.felzenszwalb(image, scale=10, sigma=0.8, min_size=100)
+    start = np.unique(start, return_inverse=True)[1].reshape(start.shape)
+    assert start.max() + 1 > 16  # enough regions to merge
+    for segments in (14, 10, 7, 4):  # each stage of the grouping, not only its end
+        got, want = selective_search_labels(image, segments), merge_from_scratch(image, start, segments)
+        assert len(np.unique(got)) == segments
+        pairs = set(zip(got.ravel().tolist(), want.ravel().tolist()))
+        assert len(pairs) == segments, segments  # the same partition, whatever the labels are called

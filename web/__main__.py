@@ -12,6 +12,7 @@ import argparse
 import functools
 import http.server
 
+from utils.errors import UserError, cli
 from web.build import MODELS, SIZES, WEB
 
 HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp",
@@ -34,7 +35,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 
 def parse(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    p = argparse.ArgumentParser(prog="python -m web", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to your network)")
@@ -46,34 +47,28 @@ def parse(argv=None):
     return p.parse_args(argv)
 
 
+@cli
 def main(argv=None):
-    from utils.errors import cli
+    opts = parse(argv)
+    from web.build import exports, runtime  # torch and the exporter: after the arguments are parsed
 
-    @cli
-    def run(argv):
-        opts = parse(argv)
-        from web.build import exports, runtime
-
-        runtime()
-        manifest = exports(opts.models, opts.sizes)
-        if not manifest["models"]:
-            from utils.errors import UserError
-            raise UserError("no model could be had for the page (see the lines above)")
-        if opts.build_only:
-            print(f"built {WEB}")
-            return 0
-        handler = type("H", (Handler,), {"isolated": not opts.no_isolation})
-        server = http.server.ThreadingHTTPServer((opts.host, opts.port), functools.partial(handler, directory=str(WEB)))
-        print(f"serving the live page at http://{opts.host}:{server.server_address[1]}/ "
-              f"({'cross-origin isolated' if not opts.no_isolation else 'not isolated: one thread'}); Ctrl-C stops",
-              flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+    runtime()
+    manifest = exports(opts.models, opts.sizes)
+    if not manifest["models"]:
+        raise UserError("no model could be had for the page (see the lines above)")
+    if opts.build_only:
+        print(f"built {WEB}")
         return 0
-
-    return run(argv)
+    handler = type("H", (Handler,), {"isolated": not opts.no_isolation})
+    server = http.server.ThreadingHTTPServer((opts.host, opts.port), functools.partial(handler, directory=str(WEB)))
+    print(f"serving the live page at http://{opts.host}:{server.server_address[1]}/ "
+          f"({'cross-origin isolated' if not opts.no_isolation else 'not isolated: one thread'}); Ctrl-C stops",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 if __name__ == "__main__":

@@ -38,11 +38,6 @@ def summary_writer(folder, purge_step=None):
     return SummaryWriter(str(folder), purge_step=purge_step)
 
 
-def find_resume(opts, prefix: str) -> Path | None:
-    """The checkpoint this run continues from (--resume [PATH] / --checkpoint N), or None."""
-    return resume_path(opts, prefix)
-
-
 def training_state(kind: str, opts, parts: dict, precision, **extra) -> dict:
     """What a checkpoint holds besides step and options: every part's state (DDP wrappers removed), the loss
     scalers, the RNG state of every rank (a collective: call it on all ranks), and ``extra`` (train.py: which
@@ -124,7 +119,7 @@ class Run:
     def resume(self, kind: str, parts: dict, precision, d: Dist) -> int:
         """Restore --checkpoint N / --resume into ``parts`` (checked against these options) and return its step,
         or 0 with nothing to resume; then open the run's folder (options.json, losses.jsonl)."""
-        start, path = 0, find_resume(self.opts, self.prefix)
+        start, path = 0, resume_path(self.opts, self.prefix)
         if path is not None:
             start = restore_training_state(load_for_resume(path, kind), path, parts,
                                            precision, d, self.write)  # announced when the options were restored

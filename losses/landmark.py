@@ -56,12 +56,14 @@ VIEWS = ("edges", "surface")
 
 
 def landmark_term(output: torch.Tensor, photo: torch.Tensor, points: torch.Tensor, sigma: float,
-                  view: str = "edges") -> torch.Tensor:
+                  view: str = "edges", maps: torch.Tensor | None = None) -> torch.Tensor:
     """The landmark term of a batch: heatmaps of the photo's (B, 68, 2) pixel landmarks (NaN: no face), σ a
     fraction of the image side, then ``landmark_loss`` on the images (``view`` 'edges') or on their surface
-    representation ('surface'). output, photo: (B, 3, H, W) in [-1, 1], square."""
+    representation ('surface'). output, photo: (B, 3, H, W) in [-1, 1], square. ``maps``: those heatmaps when the
+    caller has them already (train_step shares them with a freed anchor)."""
     size = photo.shape[-1]
-    maps = heatmaps(points.to(photo.device), size, sigma * size)
+    if maps is None:
+        maps = heatmaps(points.to(photo.device), size, sigma * size)
     if view == "surface":
         output, photo = surface(output.float()), surface(photo.float())
     return landmark_loss(output, photo, maps)

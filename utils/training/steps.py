@@ -120,15 +120,17 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
             raw["content"] = content_loss(vgg_targets[0], vgg_fake)
             if pending is not None:
                 raw["structure"] = structure_loss(vgg_targets[1], vgg_fake)
+        freed = nets.anchor is not None and weights.anchor > 0 and face.anchor_free > 0
+        maps = None  # the photos' landmark heatmaps, computed once for the landmark term and a freed anchor
+        if points is not None and (weights.landmark > 0 or freed):
+            size = photo.shape[-1]
+            maps = heatmaps(points.to(photo.device), size, face.sigma * size)
         if points is not None and weights.landmark > 0:
-            raw["landmark"] = landmark_term(fake, photo, points, face.sigma, face.view)
+            raw["landmark"] = landmark_term(fake, photo, points, face.sigma, face.view, maps)
         if nets.anchor is not None and weights.anchor > 0:
             with torch.no_grad():
                 anchor = cartoonize(nets.anchor, photo, training=True)
-                free = None
-                if points is not None and face.anchor_free > 0:
-                    size = photo.shape[-1]
-                    free = anchor_weight(heatmaps(points.to(photo.device), size, face.sigma * size), face.anchor_free)
+                free = anchor_weight(maps, face.anchor_free) if freed and maps is not None else None
             raw["anchor"] = style_anchor(fake, anchor, free)
     weighted = weights.weigh(raw)
     g_total = sum(weighted.values())

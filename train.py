@@ -53,7 +53,7 @@ def train(opts):
     G, D_texture, D_surface = G.to(device), PatchDiscriminator(1).to(device), PatchDiscriminator(3).to(device)
     betas = (opts.beta1, opts.beta2)
     weights = LossWeights.from_flags(opts)
-    face = FaceSettings(opts.landmark_sigma, opts.landmark_view, opts.anchor_free)
+    face = FaceSettings(opts.landmark_sigma, opts.landmark_view, opts.anchor_free, opts.landmark_threshold)
     uses_vgg = weights.content > 0 or weights.structure > 0  # else no VGG19 is built (nor downloaded)
     vgg = build_vgg(opts.vgg_weights, device, write if d.main else None) if uses_vgg else None
     nets = Nets(G, D_texture, D_surface, vgg, torch.optim.Adam(G.parameters(), opts.lr, betas=betas),

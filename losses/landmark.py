@@ -16,6 +16,14 @@ surface representation of both, S = guided_filter(I, I, r=5, eps=0.2) (what the 
 
 S keeps the shapes that define the eyes, brows, mouth and jaw and smooths the texture away, so the term asks for
 geometry, not for the photo's fine texture.
+
+Threshold (``--landmark_threshold τ``, either view): only edges stronger than τ count,
+
+    L_τ = Σ H·|max(∇G(x) − τ, 0) − max(∇x − τ, 0)| / Σ H
+
+so the photo's soft shading near the points (on 0–255 luma, τ = 0.03 is about 4 levels per pixel) asks for
+nothing, and G may keep its flat colour there; the contours above τ must still sit where the photo has them.
+τ = 0 is the formulation above.
 """
 import torch
 import torch.nn.functional as F
@@ -45,10 +53,13 @@ def edge_magnitude(x: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(gx.square() + gy.square() + 1e-12)
 
 
-def landmark_loss(output: torch.Tensor, photo: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
-    """Σ H·|∇output − ∇photo| / Σ H with H = max over part maps; 0 when no image has a face."""
+def landmark_loss(output: torch.Tensor, photo: torch.Tensor, maps: torch.Tensor, threshold: float = 0.0
+                  ) -> torch.Tensor:
+    """Σ H·|max(∇output − τ, 0) − max(∇photo − τ, 0)| / Σ H with H = max over part maps and τ = ``threshold``
+    (0: every edge counts); 0 when no image has a face."""
     H = maps.amax(1, keepdim=True).to(output.dtype)
-    diff = (edge_magnitude(output) - edge_magnitude(photo)).abs()
+    strong = (lambda e: (e - threshold).clamp_min(0)) if threshold > 0 else (lambda e: e)
+    diff = (strong(edge_magnitude(output)) - strong(edge_magnitude(photo))).abs()
     return (H * diff).sum() / H.sum().clamp_min(1e-8)
 
 
@@ -56,14 +67,15 @@ VIEWS = ("edges", "surface")
 
 
 def landmark_term(output: torch.Tensor, photo: torch.Tensor, points: torch.Tensor, sigma: float,
-                  view: str = "edges", maps: torch.Tensor | None = None) -> torch.Tensor:
+                  view: str = "edges", maps: torch.Tensor | None = None, threshold: float = 0.0) -> torch.Tensor:
     """The landmark term of a batch: heatmaps of the photo's (B, 68, 2) pixel landmarks (NaN: no face), σ a
     fraction of the image side, then ``landmark_loss`` on the images (``view`` 'edges') or on their surface
     representation ('surface'). output, photo: (B, 3, H, W) in [-1, 1], square. ``maps``: those heatmaps when the
-    caller has them already (train_step shares them with a freed anchor)."""
+    caller has them already (train_step shares them with a freed anchor); ``threshold``: τ, the edge strength
+    below which edges do not count."""
     size = photo.shape[-1]
     if maps is None:
         maps = heatmaps(points.to(photo.device), size, sigma * size)
     if view == "surface":
         output, photo = surface(output.float()), surface(photo.float())
-    return landmark_loss(output, photo, maps)
+    return landmark_loss(output, photo, maps, threshold)

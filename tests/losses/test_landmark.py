@@ -168,3 +168,41 @@ def test_the_surface_view_ignores_skin_texture_more_than_the_edges_view(face):
     edges = landmark_term(textured, x, points, 0.015).item()
     surface = landmark_term(textured, x, points, 0.015, view="surface").item()
     assert surface < 0.4 * edges  # fine texture on the skin: the shapes are the same (measured: 0.28×)
+
+
+@pytest.mark.parametrize("view", ["edges", "surface"])
+def test_the_threshold_variant_equals_an_independent_computation(face, view):
+    """L_τ = Σ H·|max(∇A − τ, 0) − max(∇B − τ, 0)| / Σ H (A, B the images or their surface views), with numpy."""
+    from losses.landmark import landmark_term
+
+    x, points = face
+    out = torch.from_numpy(cv2.bilateralFilter(((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).astype(np.uint8),
+                                               9, 60, 9)).permute(2, 0, 1)[None].float() / 127.5 - 1
+    sigma, tau = 0.015 * 128, 0.03
+    yy, xx = np.mgrid[:128, :128]
+    p = points[0].numpy().astype(np.float64)
+    gauss = np.exp(-((xx[None] - p[:, 0, None, None]) ** 2 + (yy[None] - p[:, 1, None, None]) ** 2) / (2 * sigma**2))
+    H = np.max([gauss[list(idx)].max(0) for idx in PARTS.values()], 0)
+    images = [t[0].permute(1, 2, 0).double().numpy() for t in (out, x)]
+    if view == "surface":
+        images = [numpy_guided_filter(i, 5, 0.2) for i in images]
+    strong = [np.maximum(numpy_edges(i) - tau, 0) for i in images]
+    want = (H * np.abs(strong[0] - strong[1])).sum() / H.sum()
+    got = landmark_term(out, x, points, 0.015, view=view, threshold=tau).item()
+    assert got == pytest.approx(want, rel=1e-4)
+    # max(· − τ, 0) is 1-Lipschitz, so L_τ ≤ L; strictly less here: the threshold changed something
+    assert got < 0.999 * landmark_term(out, x, points, 0.015, view=view).item()
+
+
+def test_shading_below_the_threshold_asks_for_nothing_a_contour_still_does():
+    """A flat output against a photo with a soft ramp (Sobel magnitude 0.02 < τ = 0.03): no loss with τ, some
+    without; against a photo with a step edge: a loss either way."""
+    from losses.landmark import landmark_loss
+
+    maps = torch.ones(1, 5, 32, 32)
+    flat = torch.zeros(1, 3, 32, 32)
+    ramp = torch.linspace(0, 0.02 * 31, 32).view(1, 1, 1, 32).expand(1, 3, 32, 32)  # 0.02 per pixel
+    step = torch.where(torch.arange(32) < 16, -0.5, 0.5).view(1, 1, 1, 32).expand(1, 3, 32, 32)
+    assert landmark_loss(flat, ramp, maps, 0.03).item() == 0
+    assert landmark_loss(flat, ramp, maps).item() == pytest.approx((30 * 0.02 + 2 * 0.01) / 32, rel=1e-4)  # edge columns: half
+    assert landmark_loss(flat, step, maps, 0.03).item() > 0.01

@@ -72,6 +72,10 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--landmark_view", choices=("edges", "surface"), default="edges",
                    help="what the landmark term compares near the 68 points: the images' edges (the seed's), or the "
                         "edges of their surface representation (guided-filter blur: shapes, not skin texture)")
+    p.add_argument("--landmark_threshold", type=float, default=0.0,
+                   help="edges weaker than this (Sobel magnitude of the luma in [-1, 1]; 0.03 ≈ 4 levels of 255 per "
+                        "pixel) do not count in the landmark term: the photo's soft shading asks for nothing, the "
+                        "contours still do; 0: every edge counts (the seed's)")
     p.add_argument("--anchor_free", type=float, default=0.0,
                    help="style anchor weight 1 − f·H near the face's contours (H: the landmark heatmaps), so the "
                         "geometry may move there; 0: held everywhere")
@@ -111,6 +115,8 @@ def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace)
         p.error(f"--landmark_sigma {opts.landmark_sigma}: must be positive")
     if not 0 <= getattr(opts, "anchor_free", 0) <= 1:
         p.error(f"--anchor_free {opts.anchor_free}: must be between 0 and 1")
+    if getattr(opts, "landmark_threshold", 0) < 0:
+        p.error(f"--landmark_threshold {opts.landmark_threshold}: must not be negative")
     if getattr(opts, "train_d_times", 1) < 1:
         p.error(f"--train_d_times {opts.train_d_times}: must be at least 1")
     return opts

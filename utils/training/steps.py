@@ -76,11 +76,13 @@ class Nets:
 @dataclass(frozen=True)
 class FaceSettings:
     """How the face terms see the face (train.py's flags): the landmark heatmaps' σ (a fraction of the image
-    side, --landmark_sigma), the landmark term's view (--landmark_view: 'edges', the seed's, or 'surface'), and how
-    much the style anchor frees the face's contours (--anchor_free, 0: not at all)."""
+    side, --landmark_sigma), the landmark term's view (--landmark_view: 'edges', the seed's, or 'surface'), how
+    much the style anchor frees the face's contours (--anchor_free, 0: not at all), and the edge strength below
+    which the landmark term ignores edges (--landmark_threshold, 0: none ignored)."""
     sigma: float = 0.015
     view: str = "edges"
     anchor_free: float = 0.0
+    threshold: float = 0.0
 
 
 def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: LossWeights, precision,
@@ -126,7 +128,7 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
             size = photo.shape[-1]
             maps = heatmaps(points.to(photo.device), size, face.sigma * size)
         if points is not None and weights.landmark > 0:
-            raw["landmark"] = landmark_term(fake, photo, points, face.sigma, face.view, maps)
+            raw["landmark"] = landmark_term(fake, photo, points, face.sigma, face.view, maps, face.threshold)
         if nets.anchor is not None and weights.anchor > 0:
             with torch.no_grad():
                 anchor = cartoonize(nets.anchor, photo, training=True)

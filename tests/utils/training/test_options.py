@@ -19,6 +19,7 @@ from utils.training.options import check_training_options, parse_training_option
     (["--train_d_times", "0"], "--train_d_times 0: must be at least 1"),
     (["--anchor_free", "1.5"], "--anchor_free 1.5: must be between 0 and 1"),
     (["--landmark_view", "raw"], "argument --landmark_view: invalid choice: 'raw'"),
+    (["--landmark_threshold", "-0.1"], "--landmark_threshold -0.1: must not be negative"),
     (["--precision", "fp8"], "argument --precision: invalid choice: 'fp8'"),
 ])
 def test_each_check_has_its_message(flags, message, capsys):

@@ -346,7 +346,8 @@ def test_training_does_not_reach_into_inference_to_rebuild_a_generator():
 
 
 def test_the_face_settings_reach_the_terms():
-    """--landmark_view surface and --anchor_free f change the landmark and anchor terms as the losses say."""
+    """--landmark_view surface, --landmark_threshold τ and --anchor_free f change the landmark and anchor terms as
+    the losses say."""
     from losses.anchor import anchor_weight, style_anchor
     from losses.landmark import heatmaps, landmark_term
     from models.conventions import cartoonize
@@ -364,9 +365,11 @@ def test_the_face_settings_reach_the_terms():
     with torch.no_grad():
         fake, held = cartoonize(nets.G, photo, training=True), cartoonize(G0, photo, training=True)
         free = anchor_weight(heatmaps(points, 32, 0.015 * 32), 0.8)
-        want = {"landmark": landmark_term(fake, photo, points, 0.015, "surface").item(),
+        want = {"landmark": landmark_term(fake, photo, points, 0.015, "surface", threshold=0.05).item(),
                 "anchor": style_anchor(fake, held, free).item()}
+        every_edge = landmark_term(fake, photo, points, 0.015, "surface").item()
     out = train_step(photo, photo, nets, weights, Precision(torch.device("cpu")), Superpixels(0), points,
-                     FaceSettings(view="surface", anchor_free=0.8))
+                     FaceSettings(view="surface", anchor_free=0.8, threshold=0.05))
     assert out["landmark"] == pytest.approx(want["landmark"], rel=1e-5)
+    assert out["landmark"] < 0.99 * every_edge  # the threshold reached the term
     assert out["anchor"] == pytest.approx(want["anchor"], rel=1e-5)

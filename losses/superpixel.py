@@ -65,6 +65,21 @@ def _histograms(image_lab: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.n
     return colour / colour.sum(1, keepdims=True), texture / texture.sum(1, keepdims=True)
 
 
+def region_similarity(colour: np.ndarray, texture: np.ndarray, size: np.ndarray, box: np.ndarray, total: int,
+                      i: int, j: int) -> float:
+    """Selective search's similarity of regions i and j (Uijlings et al. 2013, the grouping White-box's
+    ``selective_adacolor`` runs): colour + texture + size + fill,
+
+        s = Σ min(c_i, c_j) + Σ min(t_i, t_j) + (1 − (n_i + n_j) / N) + (1 − (B_ij − n_i − n_j) / N),
+
+    c, t the regions' normalised histograms, n their pixel counts, N the image's, B_ij the area of the box holding
+    both (box rows: inclusive y0, x0, y1, x1)."""
+    bbox = (max(box[i, 2], box[j, 2]) - min(box[i, 0], box[j, 0]) + 1) * \
+           (max(box[i, 3], box[j, 3]) - min(box[i, 1], box[j, 1]) + 1)
+    return (np.minimum(colour[i], colour[j]).sum() + np.minimum(texture[i], texture[j]).sum()
+            + 1 - (size[i] + size[j]) / total + 1 - (bbox - size[i] - size[j]) / total)
+
+
 def selective_search_labels(image: np.ndarray, segments: int = SEGMENTS) -> np.ndarray:
     """Felzenszwalb (scale 10, sigma 0.8, min_size 100), then merge the most similar neighbours (colour +
     texture + size + fill, in Lab of the 'mix'-coloured image) until ``segments`` regions remain."""
@@ -87,10 +102,7 @@ def selective_search_labels(image: np.ndarray, segments: int = SEGMENTS) -> np.n
         neighbours |= {(min(i, j), max(i, j)) for i, j in zip(a[edge].tolist(), b[edge].tolist())}
 
     def similarity(i, j):
-        bbox = (max(box[i, 2], box[j, 2]) - min(box[i, 0], box[j, 0]) + 1) * \
-               (max(box[i, 3], box[j, 3]) - min(box[i, 1], box[j, 1]) + 1)
-        return (np.minimum(colour[i], colour[j]).sum() + np.minimum(texture[i], texture[j]).sum()
-                + 1 - (size[i] + size[j]) / total + 1 - (bbox - size[i] - size[j]) / total)
+        return region_similarity(colour, texture, size, box, total, i, j)
 
     sims = {pair: similarity(*pair) for pair in neighbours}
     parent = np.arange(n)

@@ -139,3 +139,31 @@ def test_selective_search_merges_as_a_from_scratch_grouping_does():
         assert len(np.unique(got)) == segments
         pairs = set(zip(got.ravel().tolist(), want.ravel().tolist()))
         assert len(pairs) == segments, segments  # the same partition, whatever the labels are called
+
+
+def test_region_similarity_is_colour_texture_size_and_fill():
+    """s = Σ min(c_i, c_j) + Σ min(t_i, t_j) + (1 − (n_i + n_j)/N) + (1 − (B_ij − n_i − n_j)/N), by hand: colour
+    0.2 + 0.5, texture 0.5 + 0, size 1 − 10/100, fill 1 − (4·5 − 10)/100 (a 2×2 box and a 2×3 box whose joint
+    box is 4×5)."""
+    from losses.superpixel import region_similarity
+
+    colour = np.array([[0.5, 0.5], [0.2, 0.8]])
+    texture = np.array([[1.0, 0.0], [0.5, 0.5]])
+    size = np.array([4.0, 6.0])
+    box = np.array([[0, 0, 1, 1], [2, 2, 3, 4]])
+    assert region_similarity(colour, texture, size, box, 100, 0, 1) == pytest.approx(0.7 + 0.5 + 0.9 + 0.9)
+
+
+def test_adaptive_colouring_of_the_selective_search_painting(face):
+    """WB's adaptive colouring on the 'mix' painting of the regions: x = clip((p + 1)/2, 0, 1)^1.2, then
+    x / max(x)·2 − 1, in the image's dtype; computed here from the labels, on an image that strays past ±1 as G's
+    output can."""
+    image = np.clip(face * 1.3, -1.2, 1.2).astype(np.float32)
+    painted = mix_colour(selective_search_labels(image, 30), image).astype(np.float64)
+    assert painted.min() < -1 and painted.max() > 1  # both clips matter
+    x = np.clip((painted + 1) / 2, 0, 1) ** 1.2
+    want = x / x.max() * 2 - 1
+    got = selective_adacolor(image, 30)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert not np.allclose(selective_adacolor(image), got, atol=1e-3)  # the default is 200 regions, not 30

@@ -41,3 +41,19 @@ def test_spatially_uniform_weights():
 
 def test_independent_draws_differ():
     assert not torch.equal(color_shift_weights(), color_shift_weights())
+
+
+def test_weights_follow_the_generator_the_device_and_the_image_dtype():
+    """The given generator alone decides the draw (not the global RNG); the weights land on the asked device and
+    take the image's dtype and device (a bf16 image gives a bf16 gray image; 'meta' stands in for a GPU)."""
+    from losses.texture import color_shift, color_shift_weights
+
+    torch.manual_seed(1)
+    a = color_shift_weights(generator=torch.Generator().manual_seed(7))
+    torch.manual_seed(2)
+    b = color_shift_weights(generator=torch.Generator().manual_seed(7))
+    assert torch.equal(a, b)
+    assert color_shift_weights(torch.device("meta")).device.type == "meta"
+    image = torch.rand(2, 3, 4, 4, dtype=torch.bfloat16)
+    assert color_shift(image, a).dtype == torch.bfloat16
+    assert color_shift(image.to("meta"), a).device.type == "meta"

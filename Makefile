@@ -46,5 +46,5 @@ web: $(STAMP)
 # the scores and the equivalent mutants are kept in docs/mutation.md
 mutate: $(STAMP)
 	.venv/bin/pip install -q mutmut==3.8.1
-	.venv/bin/mutmut run --max-children $${JOBS:-2}
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 .venv/bin/mutmut run --max-children $${JOBS:-2}
 	.venv/bin/mutmut results --all true | $(PY) -m studies.mutation_scores

@@ -11,7 +11,7 @@ from losses.superpixel import Superpixels, slic_superpixel
 PHOTOS = {"astronaut": data.astronaut(), "coffee": data.coffee(), "chelsea": data.chelsea()}
 
 
-def as_input(image, size=256):
+def as_input(image, size=128):
     return image[:size, :size].astype(np.float64) / 127.5 - 1
 
 

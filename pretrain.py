@@ -22,7 +22,7 @@ def pretrain(opts):
     import torch
     from tqdm import tqdm
 
-    from datasets.folder import ImageFolder, SkipReport, batches
+    from datasets.folder import ImageFolder, SkipReport, batches, workers_stopped_after
     from models.generator import Generator
     from utils.progress import progress
     from utils.provenance import provenance
@@ -47,8 +47,8 @@ def pretrain(opts):
         data = batches(photos, opts.batch_size, opts.seed, start, opts.workers, opts.flip, d.rank, d.world,
                        pin_memory=device.type == "cuda")
         step = start
-        with distributed.guard(), progress(initial=start, total=opts.total_iter, unit="step",
-                                       desc="pretrain", disable=not d.main) as bar:
+        with distributed.guard(), workers_stopped_after(data), \
+                progress(initial=start, total=opts.total_iter, unit="step", desc="pretrain", disable=not d.main) as bar:
             for step in range(start + 1, opts.total_iter + 1):
                 batch = next(data)
                 skips.update(batch)

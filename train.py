@@ -25,7 +25,7 @@ def train(opts):
     import torch
     from tqdm import tqdm
 
-    from datasets.folder import ImageFolder, SkipReport, batches
+    from datasets.folder import ImageFolder, SkipReport, batches, workers_stopped_after
     from losses.superpixel import Superpixels
     from losses.weights import LossWeights
     from models.discriminator import PatchDiscriminator
@@ -79,8 +79,8 @@ def train(opts):
         cartoon_batches = batches(cartoons, opts.batch_size, opts.seed + 1, start, **loader)
         step = start
         with distributed.guard(), contextlib.closing(superpixels), \
-                progress(initial=start, total=opts.total_iter, desc=prefix, unit="step",
-                     disable=not d.main) as bar:
+                workers_stopped_after(photo_batches, cartoon_batches), \
+                progress(initial=start, total=opts.total_iter, desc=prefix, unit="step", disable=not d.main) as bar:
             for step in range(start + 1, opts.total_iter + 1):
                 photo_batch, cartoon_batch = next(photo_batches), next(cartoon_batches)
                 skips.update(photo_batch)

@@ -1,4 +1,5 @@
 """An unpaired image folder and an infinite, step-based, resumable sampler over it."""
+import contextlib
 import sys
 from pathlib import Path
 
@@ -120,6 +121,21 @@ def batches(dataset: Dataset, batch_size: int, seed: int, start_step: int = 0, w
                         prefetch_factor=4 if workers > 0 else None,
                         generator=torch.Generator().manual_seed(seed))  # leaves the global RNG untouched
     return iter(loader)
+
+
+@contextlib.contextmanager
+def workers_stopped_after(*iterators):
+    """Stop the worker processes of ``batches`` iterators when the block ends, however it ends. DataLoader's
+    iterator stops them when it is collected, but one still alive at exit (held by a reference cycle) meets
+    multiprocessing's exit handler, which sends its daemonic children SIGTERM (ignored by these helpers, see
+    ``utils.runtime.helper_process``) and then waits for them for ever: a study stopped by SIGTERM hung there."""
+    try:
+        yield
+    finally:
+        for iterator in iterators:
+            stop = getattr(iterator, "_shutdown_workers", None)  # absent with workers=0: nothing to stop
+            if stop is not None:
+                stop()
 
 
 class SkipReport:

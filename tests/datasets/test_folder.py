@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from datasets.folder import ImageFolder, InfiniteSampler, SkipReport, batches
+from datasets.folder import ImageFolder, InfiniteSampler, SkipReport, batches, workers_stopped_after
 from utils.errors import UserError
 from utils.image_io import BadImage, read_image
 
@@ -114,3 +114,21 @@ def test_loader_leaves_global_rng_untouched(photo_dir):
     state = torch.get_rng_state()
     next(batches(ImageFolder(photo_dir, 32), 2, seed=0))
     assert torch.equal(state, torch.get_rng_state())
+
+
+def test_loader_workers_are_stopped_when_the_training_block_ends_even_while_the_iterator_lives(photo_dir):
+    """An iterator still referenced at exit would leave its workers to multiprocessing's exit handler, whose SIGTERM
+    they ignore (a stopped study hung there): the block stops them itself, after an exception too."""
+    import multiprocessing
+
+    it = batches(ImageFolder(photo_dir, 32), 2, 0, workers=1)
+    next(it)
+    workers = list(it._workers)
+    try:
+        assert workers and all(w.is_alive() for w in workers)
+        with pytest.raises(KeyboardInterrupt), workers_stopped_after(it):
+            raise KeyboardInterrupt
+        assert not any(w.is_alive() for w in workers)
+        assert not set(workers) & set(multiprocessing.active_children())
+    finally:
+        it._shutdown_workers()  # when the check fails: else pytest itself would hang at exit, as the study did

@@ -158,8 +158,27 @@ def showcase(images: list[str], checkpoints: list[Path], path: Path, device) -> 
     return write_image(path, np.concatenate([np.concatenate([c[i] for c in columns], 1) for i in range(len(crops))]))
 
 
-def plot(arms: dict, baselines: dict, path: Path) -> Path | None:
-    """NME against flat share and against high-frequency ratio: a line per arm through its --w5 values."""
+def read_frontier(path: str) -> dict:
+    """--frontier: {label: [{w5, landmark_nme, flat_share, high_frequency_ratio}, ...]}, or one line saying why
+    not."""
+    keys = {"landmark_nme", "flat_share", "high_frequency_ratio"}
+    try:
+        earlier = json.loads(Path(path).read_text())
+    except OSError as e:
+        raise UserError(f"--frontier {path}: cannot read it ({e.strerror})") from None
+    except ValueError as e:
+        raise UserError(f"--frontier {path}: not JSON ({e})") from None
+    if not isinstance(earlier, dict) or not all(
+            isinstance(v, list) and all(isinstance(p, dict) and keys <= set(p) for p in v) for v in earlier.values()):
+        raise UserError(f"--frontier {path}: want {{label: [{{{', '.join(sorted(keys))}, w5}}, ...]}}")
+    return earlier
+
+
+def plot(arms: dict, baselines: dict, path: Path, earlier: dict | None = None) -> Path | None:
+    """NME against flat share and against high-frequency ratio: a line per arm through its --w5 values, the
+    untouched models as stars (not the photos themselves, which would squeeze the models into a corner), and
+    ``earlier`` studies' arms ({label: [{w5, landmark_nme, flat_share, high_frequency_ratio}, ...]}) as grey
+    dashed lines: the old frontier."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -169,6 +188,9 @@ def plot(arms: dict, baselines: dict, path: Path) -> Path | None:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, x in zip(axes, ("flat_share", "high_frequency_ratio")):
+        for (label, points), style in zip((earlier or {}).items(), ("--", ":", "-.")):
+            ax.plot([p[x] for p in points], [p["landmark_nme"] for p in points], style, color="0.55", marker=".",
+                    label=label)
         for name, points in arms.items():
             ws = sorted(points)
             ax.plot([points[w][x] for w in ws], [points[w]["landmark_nme"] for w in ws], "o-", label=name)
@@ -176,6 +198,8 @@ def plot(arms: dict, baselines: dict, path: Path) -> Path | None:
                 ax.annotate(f"w5={w:g}", (points[w][x], points[w]["landmark_nme"]), fontsize=7,
                             textcoords="offset points", xytext=(4, 3))
         for name, m in baselines.items():
+            if name == "photos themselves":
+                continue
             ax.plot(m[x], m["landmark_nme"], "k*" if "untouched" in name else "ks", ms=9)
             ax.annotate(name, (m[x], m["landmark_nme"]), fontsize=7, textcoords="offset points", xytext=(4, -9))
         ax.set_xlabel({"flat_share": "flat share (cartoon-like →)",
@@ -214,10 +238,15 @@ def main(argv=None):
     p.add_argument("--show", nargs="*", default=[],
                    help="images the project may show: their faces (aligned, 256²) through the same models, "
                         "showcase.jpg (the held-out photos are for research use and stay out of a README)")
+    p.add_argument("--frontier", default=None,
+                   help="JSON of earlier studies' points, {label: [{w5, landmark_nme, flat_share, "
+                        "high_frequency_ratio}, ...]}, drawn in tradeoff.png as the old frontier "
+                        "(docs/face_study_frontier.json)")
     p.add_argument("--eval_every", type=int, default=100,
                    help="held-out measures while each run trains (train.py --eval_dir, 32 photos); 0: none")
     opts = p.parse_args(argv)
     arms = [parse_arm(a, opts.weights) for a in opts.arm]
+    earlier = read_frontier(opts.frontier) if opts.frontier else None  # before hours of training, not after
     out = Path(opts.out)
     held_out = split(Path(opts.photo_dir), out, opts.holdout)
     save_dir, log_dir, scores = out / "saved_models", out / "logs", out / "scores"
@@ -301,7 +330,7 @@ def main(argv=None):
     sheet = write_image(out / "sheet.jpg", np.concatenate(grid, 0))
     if opts.show:
         showcase(opts.show, [start, *showcase_runs], out / "showcase.jpg", device)
-    figure = plot(curves, baselines, out / "tradeoff.png")
+    figure = plot(curves, baselines, out / "tradeoff.png", earlier)
     settings = {k: getattr(opts, k) for k in ("pretrained", "baseline", "arm", "image_size", "eval_size", "batch_size",
                                               "train_iter", "holdout", "seeds", "weights")}
     (out / "study.json").write_text(json.dumps({"settings": settings, "baselines": baselines, "runs": runs,

@@ -1,5 +1,6 @@
 """The study script end to end on a tiny generated set: two arms, held-out scoring, resumption without retraining."""
 import json
+import re
 
 import pytest
 
@@ -62,3 +63,39 @@ def test_the_verdict_names_each_missed_part_of_the_aim_on_both_views():
     assert face_study.verdict(flat, baselines) == "aligned: flat_share 0.44 not at least facial's 0.47"
     rough = {**good, "landmark_nme": 0.051, "aligned": dict(good)}
     assert "whole: landmark_nme 0.051 not below whitebox's 0.05" in face_study.verdict(rough, baselines)
+
+
+def test_the_plot_draws_the_old_frontier_and_leaves_the_photos_out(tmp_path, monkeypatch):
+    """Each earlier arm is one grey line through its points; the photos themselves (NME 0, flat 0.21) are not drawn,
+    so the axes span the models."""
+    import matplotlib.axes
+
+    drawn = []
+    real = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", lambda ax, *a, **k: drawn.append((a, k)) or real(ax, *a, **k))
+    point = {"landmark_nme": 0.04, "flat_share": 0.45, "high_frequency_ratio": 1.1}
+    earlier = face_study.read_frontier(str(frontier_file(tmp_path, {"round 1": [point, {**point, "flat_share": 0.3}]})))
+    baselines = {"facial (untouched)": {**point, "flat_share": 0.47},
+                 "photos themselves": {"landmark_nme": 0.0, "flat_share": 0.21, "high_frequency_ratio": 1.0}}
+    assert face_study.plot({"arm": {2.0: point}}, baselines, tmp_path / "t.png", earlier).is_file()
+    grey = [a for a, k in drawn if k.get("label") == "round 1"]
+    assert [list(a[0]) for a in grey] == [[0.45, 0.3], [1.1, 1.1]]  # flat share, then the high-frequency panel
+    assert not any(a and a[0] == 0.21 for a, _ in drawn)
+
+
+def frontier_file(tmp_path, content):
+    path = tmp_path / "frontier.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+@pytest.mark.parametrize("content, said", [
+    ("{not json", "not JSON"),
+    ({"round 1": [{"landmark_nme": 0.04}]},
+     "want {label: [{flat_share, high_frequency_ratio, landmark_nme, w5}, ...]}"),
+])
+def test_a_bad_frontier_file_is_one_line(tmp_path, content, said):
+    with pytest.raises(UserError, match=f"--frontier .*frontier.json: {re.escape(said)}"):
+        face_study.read_frontier(str(frontier_file(tmp_path, content)))
+    with pytest.raises(UserError, match="cannot read it"):
+        face_study.read_frontier(str(tmp_path / "missing.json"))

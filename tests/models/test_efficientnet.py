@@ -16,7 +16,8 @@ from utils.image_io import skimage_photo, to_batch
 class Scale(nn.Module):
     def __init__(self, factor, channels_out=None, stride=1):
         super().__init__()
-        self.factor, self.channels_out, self.stride = factor, channels_out, stride
+        self.factor = nn.Parameter(torch.tensor(factor))  # a parameter, so that freezing can be checked
+        self.channels_out, self.stride = channels_out, stride
 
     def forward(self, x):
         x = x[:, :, ::self.stride, ::self.stride] * self.factor
@@ -24,9 +25,10 @@ class Scale(nn.Module):
 
 
 def stand_in():
-    """An object with the package's attribute names; every block scales by 2 and the stride-8/16 blocks subsample."""
+    """An object with the package's attribute names; the stem's three parts scale by 1, 3 and 0.5 (each must be
+    applied), every block by 2, and the stride-8/16 blocks subsample."""
     net = nn.Module()
-    net._conv_stem, net._bn0, net._swish = Scale(1.0, stride=2), nn.Identity(), nn.Identity()
+    net._conv_stem, net._bn0, net._swish = Scale(1.0, stride=2), Scale(3.0), Scale(0.5)
     net._blocks = nn.ModuleList([Scale(2.0, stride=2 if i in (1, 3, 5) else 1) for i in range(16)])
     return net
 
@@ -36,12 +38,15 @@ def test_features_are_the_early_stage_and_the_upsampled_middle_stage():
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     got = features(x)
     normalised = (127.5 * x + 0.5) / 128  # the network's own (x·255 − 127)/128
-    early = normalised[:, :, ::8, ::8] * 2 ** (EARLY + 1)  # stem /2, then blocks 1 and 3 halve: /8 at EARLY
-    middle = normalised[:, :, ::16, ::16] * 2 ** (MIDDLE + 1)  # block 5 halves again: /16
+    stem = 1.0 * 3.0 * 0.5
+    early = normalised[:, :, ::8, ::8] * stem * 2 ** (EARLY + 1)  # stem /2, then blocks 1 and 3 halve: /8
+    middle = normalised[:, :, ::16, ::16] * stem * 2 ** (MIDDLE + 1)  # block 5 halves again: /16
     assert got.shape == (1, 6, 4, 4)
     assert torch.allclose(got[:, :3], early)
     assert torch.allclose(got[:, 3:], middle.repeat_interleave(2, 2).repeat_interleave(2, 3))
-    assert not any(p.requires_grad for p in features.parameters()) and not features.train().training
+    params = list(features.parameters())
+    assert params and not any(p.requires_grad for p in params)
+    assert features.train().training is False and features.source == "efficientnet-lite0"
 
 
 def test_without_its_packages_the_error_is_one_line_with_the_install_command(monkeypatch):

@@ -109,6 +109,9 @@ def aligned_crops(photos: list[np.ndarray]) -> list[np.ndarray]:
     return crops
 
 
+PHOTOS = "photos themselves"  # the baseline that scores the photos against themselves
+
+
 AIM = (("landmark_nme", "below", "whitebox"), ("identity_distance", "below", "whitebox"),
        ("identity_distance", "below", "facial"), ("flat_share", "at least", "facial"),
        ("high_frequency_ratio", "at most", "facial"))
@@ -198,7 +201,7 @@ def plot(arms: dict, baselines: dict, path: Path, earlier: dict | None = None) -
                 ax.annotate(f"w5={w:g}", (points[w][x], points[w]["landmark_nme"]), fontsize=7,
                             textcoords="offset points", xytext=(4, 3))
         for name, m in baselines.items():
-            if name == "photos themselves":
+            if name == PHOTOS:
                 continue
             ax.plot(m[x], m["landmark_nme"], "k*" if "untouched" in name else "ks", ms=9)
             ax.annotate(name, (m[x], m["landmark_nme"]), fontsize=7, textcoords="offset points", xytext=(4, -9))
@@ -272,7 +275,7 @@ def main(argv=None):
     baselines = {f"{model_name(opts.pretrained)} (untouched)": both(start)}
     for spec in opts.baseline:  # labelled by registry name, not by the path they were read from
         baselines[f"{model_name(spec)} (untouched)"] = both(resolve_model(spec))
-    baselines["photos themselves"] = {**score(metrics, photos, photos),
+    baselines[PHOTOS] = {**score(metrics, photos, photos),
                                       "aligned": score(metrics, aligned, aligned) if aligned else {}}
     runs, sheet_columns = {}, {"photo": photos, f"{opts.pretrained}": cartoonise(start)}
     showcase_runs = []

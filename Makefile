@@ -46,5 +46,8 @@ web: $(STAMP)
 # the scores and the equivalent mutants are kept in docs/mutation.md
 mutate: $(STAMP)
 	.venv/bin/pip install -q mutmut==3.8.1
+	@# mutmut copies the files it does not mutate once and keeps them: drop stale copies so that it copies them again
+	@for f in $$(cd mutants 2>/dev/null && find . -name '*.py'); do \
+		[ -e mutants/$$f.meta ] || cmp -s $$f mutants/$$f || rm -f mutants/$$f; done
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 .venv/bin/mutmut run --max-children $${JOBS:-2}
 	.venv/bin/mutmut results --all true | $(PY) -m studies.mutation_scores

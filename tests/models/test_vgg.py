@@ -3,7 +3,7 @@ import torch
 import torchvision
 from torch import nn
 
-from models.vgg import VGGFeatures, build_vgg, load_vgg19_state, lsuv_vgg
+from models.vgg import VGGFeatures, build_vgg, load_vgg19_state, lsuv_photos, lsuv_vgg
 from utils.errors import UserError
 
 
@@ -31,10 +31,12 @@ def test_offline_network_is_seeded_and_unit_variance_on_a_real_photo():
     import cv2
     from skimage import data
 
-    a, b = lsuv_vgg(), lsuv_vgg()
-    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
-    assert a.source == "random-lsuv-seed0" and not torch.equal(lsuv_vgg(seed=1).features[0].weight,
-                                                                a.features[0].weight)
+    small = lsuv_photos(32)  # the seeding checks on 32² photos (a full LSUV pass costs seconds)
+    b, c = lsuv_vgg(photos=small), lsuv_vgg(photos=small)
+    assert all(torch.equal(x, y) for x, y in zip(b.state_dict().values(), c.state_dict().values()))
+    assert not torch.equal(lsuv_vgg(seed=1, photos=small).features[0].weight, b.features[0].weight)
+    a = lsuv_vgg()
+    assert a.source == "random-lsuv-seed0"
     photo = cv2.resize(data.astronaut()[:300, 100:400], (96, 96), interpolation=cv2.INTER_AREA)
     x = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 127.5 - 1
     std = a(x).std().item()
@@ -45,6 +47,7 @@ def test_offline_network_is_seeded_and_unit_variance_on_a_real_photo():
 def test_random_and_auto_fallback_say_so(monkeypatch):
     import models.vgg as vgg_module
 
+    monkeypatch.setattr(vgg_module, "lsuv_photos", lambda size=32, real=lsuv_photos: real(size))  # fast
     said = []
     assert build_vgg("random", "cpu", said.append).source.startswith("random-lsuv")
     assert "seeded random VGG19" in said[-1]
@@ -66,10 +69,14 @@ def test_frozen_and_always_eval():
 
 
 def test_loads_weights_from_a_local_file(tmp_path):
-    full = torchvision.models.vgg19(weights=None)
-    torch.save(full.state_dict(), tmp_path / "vgg19.pth")
+    """A file laid out as torchvision's vgg19() state dict: features.N up to conv5_4, then the classifier (small
+    here: building the real 120M-parameter classifier costs seconds); conv4_4 and below are kept."""
+    features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"])
+    state = {f"features.{k}": v for k, v in features.state_dict().items()} | {"classifier.0.weight": torch.ones(2)}
+    torch.save(state, tmp_path / "vgg19.pth")
     vgg = build_vgg(str(tmp_path / "vgg19.pth"), "cpu")
-    assert torch.equal(vgg.features[25].weight, full.features[25].weight)
+    assert torch.equal(vgg.features[25].weight, features[25].weight)
+    assert torch.equal(vgg.features[0].bias, features[0].bias)
 
 
 def test_missing_and_bad_weight_files(tmp_path):

@@ -48,3 +48,14 @@ def test_a_freed_anchor_weighs_by_one_minus_f_times_the_heatmaps():
     want = ((1 - 0.7 * H)[None] * np.abs(out[0].numpy() - anchor[0].numpy())).mean()
     assert style_anchor(out, anchor, w).item() == pytest.approx(want, rel=1e-5)
     assert style_anchor(out, anchor, anchor_weight(maps, 0.0)).item() == pytest.approx(style_anchor(out, anchor).item())
+
+
+def test_computed_in_float32_at_least_whatever_the_inputs_dtypes():
+    """bf16 G(x) (autocast) against a float64 G0(x) and float64 weights: the term is float32, the promotion of
+    the output's dtype with float32, not float64 and not bf16."""
+    out = torch.rand(1, 3, 8, 8).bfloat16()
+    anchor, w = torch.rand(1, 3, 8, 8, dtype=torch.float64), torch.rand(1, 1, 8, 8, dtype=torch.float64)
+    for loss in (style_anchor(out, anchor), style_anchor(out, anchor, w)):
+        assert loss.dtype == torch.float32
+    want = (w * (out.double() - anchor).abs()).mean().item()
+    assert style_anchor(out, anchor, w).item() == pytest.approx(want, rel=1e-6)

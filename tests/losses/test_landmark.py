@@ -207,3 +207,37 @@ def test_shading_below_the_threshold_asks_for_nothing_a_contour_still_does():
     want = (30 * 0.02 + 2 * 0.01) / 32  # the two edge columns (replicated borders) see half the slope
     assert landmark_loss(flat, ramp, maps).item() == pytest.approx(want, rel=1e-4)
     assert landmark_loss(flat, step, maps, 0.03).item() > 0.01
+
+
+def test_each_image_is_weighed_by_its_own_maps_and_a_light_map_is_not_diluted():
+    """Σ H·d / Σ H per batch: image 0's map covers only its left half, image 1's only its right half; and a map
+    summing to less than 1 still gives the weighted mean (the clamp only guards a zero sum)."""
+    photo = torch.zeros(2, 3, 8, 8)
+    output = photo.clone()
+    output[0, :, :, 1] = 1.0  # an edge on image 0's left half only
+    maps = torch.zeros(2, 5, 8, 8)
+    maps[0, 0, :, :4] = 1.0
+    maps[1, 0, :, 4:] = 1.0
+    d = edge_magnitude(output) - edge_magnitude(photo)
+    want = (d[0, 0, :, :4].sum() + d[1, 0, :, 4:].sum()) / 64
+    assert landmark_loss(output, photo, maps).item() == pytest.approx(want.item(), rel=1e-6)
+    light = torch.zeros(1, 5, 8, 8)
+    light[0, 2, 3, 1] = 0.5  # one pixel at half weight: Σ H = 0.5
+    assert landmark_loss(output[:1], photo[:1], light).item() == pytest.approx(d[0, 0, 3, 1].item(), rel=1e-6)
+
+
+def test_the_term_follows_the_images_device_and_sums_in_float32():
+    """On the meta device (no data) every tensor the term makes must follow its inputs' device: the landmarks
+    come from the CPU and the images' device decides. bf16 images give a float32 loss (the sum is not bf16)."""
+    from losses.landmark import landmark_term
+
+    points = torch.rand(2, 68, 2) * 16
+    assert heatmaps(points.to("meta"), 16, 2.0).device.type == "meta"
+    assert edge_magnitude(torch.rand(2, 3, 16, 16, device="meta")).device.type == "meta"
+    meta = torch.rand(2, 3, 16, 16, device="meta")
+    assert landmark_term(meta, meta, points, 0.1).device.type == "meta"
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    y = x.flip(3)
+    full = landmark_term(y, x, points, 0.1)
+    half = landmark_term(y.bfloat16(), x.bfloat16(), points, 0.1)
+    assert half.dtype == torch.float32 and half.item() == pytest.approx(full.item(), rel=2e-2)

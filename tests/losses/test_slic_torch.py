@@ -74,3 +74,21 @@ def test_both_superpixel_paths_agree_in_shape_range_and_values():
     assert (a - b).abs().mean() < 0.02
     assert torch.allclose(b[0], slic_superpixel_torch(batch[:1])[0])
     np.testing.assert_allclose(a[0].permute(1, 2, 0).numpy(), slic_superpixel(batch[0].permute(1, 2, 0).numpy()))
+
+
+def test_paint_mean_by_hand_in_float64_with_a_one_pixel_region():
+    """Each region takes its mean colour, computed in the image's dtype; a region of one pixel keeps its own."""
+    from losses.slic_torch import paint_mean
+
+    image = torch.rand(2, 3, 4, 5, dtype=torch.float64)
+    labels = torch.zeros(2, 4, 5, dtype=torch.long)
+    labels[:, :, 3:] = 1
+    labels[0, 0, 0] = 2  # one pixel
+    painted = paint_mean(labels, image)
+    assert painted.dtype == torch.float64
+    for b in range(2):
+        for k in labels[b].unique():
+            region = labels[b] == k
+            want = image[b][:, region].mean(1)
+            torch.testing.assert_close(painted[b][:, region], want[:, None].expand(-1, int(region.sum())))
+    torch.testing.assert_close(painted[0, :, 0, 0], image[0, :, 0, 0])

@@ -31,6 +31,8 @@ def test_conventions_are_found_through_wrappers():
     wrapper = torch.nn.Module()
     wrapper.module = G
     assert conventions(wrapper) is G and conventions(G).size_multiple == 16
+    assert conventions(torch.compile(G)) is G  # compiles nothing until called; holds G as ._orig_mod
+    assert conventions(torch.compile(wrapper)) is G
     assert Generator.size_multiple == 4 and Generator.native_size == FaceGenerator.native_size == 256
 
 

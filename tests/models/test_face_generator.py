@@ -9,7 +9,7 @@ from models.face_generator import FaceGenerator, identity_batchnorm
 def test_parameter_count_and_shared_block_match_the_released_model():
     G = FaceGenerator()
     assert sum(p.numel() for p in G.parameters()) == 1_222_473  # the OpenVINO export's count, block once
-    assert all(G.res_blocks[k] is G.res_blocks[0] for k in range(4))
+    assert len(G.res_blocks) == 4 and all(G.res_blocks[k] is G.res_blocks[0] for k in range(4))
     keys = G.state_dict().keys()  # the author's names, each application listed as torch lists it
     assert {"down1.conv_layer.0.weight", "res_blocks.3.conv_layer.4.running_var", "up4.conv_layer.4.bias",
             "up4.act.0.weight"} <= set(keys)
@@ -40,3 +40,12 @@ def test_forward_by_hand_with_identity_batchnorm():
             h = F.relu(h + conv(r, 3, F.relu(conv(r, 0, h))))
         want = up(G.up4, up(G.up3, up(G.up2, up(G.up1, h) + d3) + d2) + d1, last=True)
         assert torch.allclose(G(x), want, atol=1e-6)
+
+
+def test_train_mode_keeps_batchnorm_in_eval():
+    """G.train() puts G in training mode but leaves BatchNorm in eval: the running statistics stay the ones the
+    weights were made with (batch statistics of 4 photos would change every output from the first step)."""
+    G = FaceGenerator(4, 1).eval()
+    G.train()
+    bns = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert G.training and G.down1.training and bns and not any(m.training for m in bns)

@@ -132,3 +132,38 @@ def test_the_offline_network_holds_content_where_the_plain_random_one_does_not()
         plain = VGGFeatures()
         default = [structure_loss(plain(t), plain(x)).item() for t in (flat, noisy)]
     assert abs(lsuv[0] - lsuv[1]) > 100 * abs(default[0] - default[1])
+
+
+def test_no_path_downloads_into_torchvisions_cache_then_reads_it_offline(tmp_path, monkeypatch):
+    """No --vgg_weights PATH: torchvision's download of its own file name (here from a server on 127.0.0.1
+    instead of download.pytorch.org) lands in $TORCH_HOME's cache, which is read from then on, server or not;
+    with neither, one line names the file, the folder and the flag."""
+    import functools
+    import http.server
+    import threading
+
+    from models.vgg import WEIGHTS_FILE
+
+    served = tmp_path / "served"
+    served.mkdir()
+    state = {"features.0.weight": torch.randn(64, 3, 3, 3), "features.0.bias": torch.randn(64)}
+    torch.save(state, served / WEIGHTS_FILE)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *_: None})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(quiet, directory=served))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/{WEIGHTS_FILE}"
+    monkeypatch.setattr(torchvision.models.VGG19_Weights.IMAGENET1K_V1.value, "url", url)
+    try:
+        got = load_vgg19_state(None)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert torch.equal(got["features.0.weight"], state["features.0.weight"])
+    cached = tmp_path / "torch_home" / "hub" / "checkpoints" / WEIGHTS_FILE
+    assert cached.is_file()
+    assert torch.equal(load_vgg19_state(None)["features.0.bias"], state["features.0.bias"])  # server gone
+    cached.unlink()
+    with pytest.raises(UserError) as e:
+        load_vgg19_state(None)
+    assert f"download {WEIGHTS_FILE} into {cached.parent} or pass --vgg_weights PATH" in str(e.value)

@@ -24,7 +24,7 @@ class FaceMetrics:
         try:
             self.encoder = dlib.face_recognition_model_v1(str(path))
         except RuntimeError as e:
-            raise UserError(f"{path}: not a dlib face recognition model ({str(e)[:100]})") from None
+            raise UserError(f"{path}: not a dlib face recognition model ({str(e).splitlines()[0][:150]})") from None
 
     def pair(self, photo: np.ndarray, cartoon: np.ndarray) -> dict | None:
         found = self.landmarks.faces(photo)

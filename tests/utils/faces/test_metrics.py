@@ -59,3 +59,23 @@ def test_identity_is_read_from_the_cartoons_pixels(metrics):
     blurred = metrics([face], [cv2.GaussianBlur(face, (0, 0), 10)])["identity_distance"]
     shifted = metrics([face], [np.roll(face, 2, axis=1)])["identity_distance"]
     assert blurred > 0.4 > 0.15 > shifted
+
+
+def test_model_files_given_by_path_are_used_and_a_bad_one_is_one_line(tmp_path):
+    """Both dlib files can be passed as paths; a missing one, or a file that is not a recognition model, is a
+    one-line UserError naming the file (the first line of dlib's reason, cut to 150 characters), not dlib's
+    traceback."""
+    from utils.errors import UserError
+    from utils.faces.landmarks import FACE_RECOGNITION, PREDICTOR_68, model_file
+
+    FaceMetrics(str(model_file(PREDICTOR_68)), str(model_file(FACE_RECOGNITION)))
+    for predictor, recognition in ((tmp_path / "nope.dat", None), (None, tmp_path / "nope.dat")):
+        with pytest.raises(UserError, match="nope.dat: dlib model file not found"):
+            FaceMetrics(predictor and str(predictor), recognition and str(recognition))
+    bad = tmp_path / ("bad" + "x" * 80 + ".dat")  # dlib's reason names the file: longer than the cut
+    bad.write_bytes(b"not a model" * 100)
+    with pytest.raises(UserError) as e:
+        FaceMetrics(recognition=str(bad))
+    message = str(e.value)
+    assert message.startswith(f"{bad}: not a dlib face recognition model (An error occurred") and "\n" not in message
+    assert len(message) == len(f"{bad}: not a dlib face recognition model ()") + 150

@@ -3,7 +3,13 @@ import numpy as np
 import pytest
 from skimage import data
 
-from utils.inference.stylization import flat_share, gradient_magnitude, photo_distance, stylization
+from utils.inference.stylization import (
+    flat_share,
+    gradient_magnitude,
+    high_frequency_ratio,
+    photo_distance,
+    stylization,
+)
 
 
 def test_gradient_magnitude_is_the_unnormalised_sobel_of_the_luma():
@@ -21,11 +27,11 @@ def test_flat_share_separates_a_flat_picture_from_a_photo():
 
 
 def test_photo_distance_and_the_summary():
-    a, b = np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 10, np.uint8)
-    assert photo_distance(a, a) == 0 and photo_distance(a, b) == pytest.approx(10)
+    a, b = np.full((4, 4, 3), 30, np.uint8), np.full((4, 4, 3), 40, np.uint8)
+    assert photo_distance(a, a) == 0 and photo_distance(a, b) == photo_distance(b, a) == pytest.approx(10)
     out = stylization([a, a], [a, b], reference=[b])
-    assert out["photo_distance"] == pytest.approx(5) and out["flat_share"] == 1.0
-    assert out["flat_share_reference_cartoons"] == 1.0
+    assert out == pytest.approx({"flat_share": 1.0, "flat_share_photos": 1.0, "photo_distance": 5.0,
+                                 "high_frequency_ratio": 0.0, "flat_share_reference_cartoons": 1.0})
 
 
 def test_the_flat_threshold_is_8_levels_of_sobel_gradient():
@@ -38,3 +44,39 @@ def test_the_flat_threshold_is_8_levels_of_sobel_gradient():
     steep = np.repeat((x + y).astype(np.uint8)[..., None], 3, 2)
     assert flat_share(gentle) == 1.0
     assert flat_share(steep) == pytest.approx(4 / 64**2)
+
+
+def laplacian_energy(gray: np.ndarray) -> float:
+    """var of the 4-neighbour Laplacian (OpenCV's ksize 1 aperture), mirrored borders without repeating the edge
+    (OpenCV's BORDER_REFLECT_101 is numpy's 'reflect')."""
+    v = np.pad(gray.astype(np.float64), 1, mode="reflect")
+    lap = v[:-2, 1:-1] + v[2:, 1:-1] + v[1:-1, :-2] + v[1:-1, 2:] - 4 * v[1:-1, 1:-1]
+    return float(lap.var())
+
+
+def test_high_frequency_ratio_is_the_laplacian_energy_ratio_of_the_luma():
+    """var(Laplacian(cartoon)) / var(Laplacian(photo)) on grey pictures (luma = the value), against numpy; a photo
+    as gentle as one raised pixel (energy ≈ 0.02) is divided by its own energy, not by a floor near 1."""
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (32, 40)).astype(np.uint8)
+    smooth = cv2.GaussianBlur(grey, (5, 5), 1.5)
+    rgb = lambda g: np.repeat(g[..., None], 3, 2)  # noqa: E731
+    want = laplacian_energy(smooth) / laplacian_energy(grey)
+    assert high_frequency_ratio(rgb(grey), rgb(smooth)) == pytest.approx(want, rel=1e-4) and want < 0.5
+    gentle = np.full((32, 32), 100, np.uint8)
+    gentle[20, 20] = 101
+    assert laplacian_energy(gentle) < 0.05
+    want = laplacian_energy(smooth[:, :32]) / laplacian_energy(gentle)
+    assert high_frequency_ratio(rgb(gentle), rgb(smooth[:, :32])) == pytest.approx(want, rel=1e-4)
+
+
+def test_high_frequency_ratio_weighs_the_channels_as_the_luma_does():
+    """Texture in red counts 0.299², in blue 0.114² (luma = 0.299 R + 0.587 G + 0.114 B): the same texture moved
+    from the photo's red channel to the cartoon's blue one gives (0.114 / 0.299)² ≈ 0.145."""
+    texture = np.random.default_rng(1).integers(0, 256, (32, 32)).astype(np.uint8)
+    red, blue = np.full((32, 32, 3), 128, np.uint8), np.full((32, 32, 3), 128, np.uint8)
+    red[..., 0], blue[..., 2] = texture, texture
+    luma = lambda rgb: np.round(rgb.astype(np.float64) @ [0.299, 0.587, 0.114])  # noqa: E731
+    want = laplacian_energy(luma(blue)) / laplacian_energy(luma(red))
+    assert want == pytest.approx((0.114 / 0.299) ** 2, rel=2e-2)
+    assert high_frequency_ratio(red, blue) == pytest.approx(want, rel=1e-3)

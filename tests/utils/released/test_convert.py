@@ -20,6 +20,7 @@ from skimage import data
 import test as test_script
 import utils.released.convert as convert_whitebox
 from models.conventions import cartoonize
+from utils.errors import UserError
 from utils.image_io import read_image
 from utils.inference.cartoonise import load_generator
 from utils.released.tf_checkpoint import read_checkpoint
@@ -105,3 +106,61 @@ def test_missing_and_partial_checkpoints(tf_model, tmp_path, capsys):
     with pytest.raises(SystemExit):
         convert_whitebox.main([str(tmp_path / "nodata"), str(tmp_path / "o.pth")])
     assert "checkpoint data file not found" in capsys.readouterr().err
+
+
+def test_find_prefix_takes_a_prefix_the_checkpoint_file_or_the_newest_index(tmp_path):
+    """TF's conventions: a prefix as given (its .index beside it); in a folder, the prefix its 'checkpoint'
+    state file names, else the newest *.index; a folder without one is a one-line error."""
+    import os
+
+    from utils.released.convert import find_prefix
+
+    for name, when in (("model-100", 1_000), ("model-300", 2_000), ("model-200", 3_000)):
+        (tmp_path / f"{name}.index").write_bytes(b"")
+        os.utime(tmp_path / f"{name}.index", (when, when))
+    assert find_prefix(tmp_path / "model-100") == tmp_path / "model-100"
+    assert find_prefix(tmp_path) == tmp_path / "model-200"  # newest by time, not by name
+    (tmp_path / "checkpoint").write_text(
+        'model_checkpoint_path: "/elsewhere/model-100"\nall_model_checkpoint_paths: ""')
+    assert find_prefix(tmp_path) == tmp_path / "model-100"  # its name, in this folder
+    (tmp_path / "checkpoint").write_text("not a state file")
+    assert find_prefix(tmp_path) == tmp_path / "model-200"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match=r"empty: no TensorFlow checkpoint \(\*\.index\) in this folder$"):
+        find_prefix(tmp_path / "empty")
+
+
+def test_a_checkpoint_missing_variables_or_holding_wrong_shapes_is_named(whitebox_folder, tmp_path):
+    """Every missing variable is counted (weights and biases alike) and the first is named; a variable of the
+    wrong shape is named with the checkpoint's prefix."""
+    from tests.conftest import whitebox_variables, write_tf_bundle
+    from utils.released.convert import convert, convert_checkpoint
+
+    variables = whitebox_variables()
+    for key in ("generator/Conv/weights", "generator/Conv/biases", "generator/Conv_9/biases"):
+        del variables[key]
+    with pytest.raises(UserError, match=r"^SRC: not a complete White-box generator checkpoint \(missing 3 "
+                                        r"variables, e\.g\. generator/Conv/weights\)$"):
+        convert(variables, "SRC")
+    write_tf_bundle(tmp_path / "model-6", variables)
+    with pytest.raises(UserError, match=rf"^{tmp_path / 'model-6'}: not a complete White-box generator checkpoint"):
+        convert_checkpoint(tmp_path / "model-6", tmp_path / "o.pth")
+    variables = whitebox_variables()
+    variables["generator/Conv_9/weights"] = variables["generator/Conv_9/weights"][:, :, :, :2]
+    write_tf_bundle(tmp_path / "model-7", variables)
+    with pytest.raises(UserError, match=rf"^{tmp_path / 'model-7'}: 'G' does not match this architecture"):
+        convert_checkpoint(tmp_path / "model-7", tmp_path / "o.pth")
+
+
+def test_the_converted_checkpoint_says_what_it_is_and_where_it_came_from(whitebox_folder, tmp_path):
+    from utils.checkpoint import load_checkpoint
+    from utils.released.convert import convert_checkpoint
+
+    ckpt = load_checkpoint(convert_checkpoint(whitebox_folder, tmp_path / "wb.pth"))
+    assert (ckpt["kind"], ckpt["step"], ckpt["arch"]["generator"]) == ("whitebox", 33999, "whitebox")
+    assert ckpt["options"] == {"source": str(whitebox_folder / "model-33999"),
+                               "converted_from": "White-box TF checkpoint"}
+    (tmp_path / "plain").mkdir()
+    for f in whitebox_folder.glob("model-33999.*"):
+        (tmp_path / "plain" / f.name.replace("model-33999", "generator")).write_bytes(f.read_bytes())
+    assert load_checkpoint(convert_checkpoint(tmp_path / "plain", tmp_path / "g.pth"))["step"] == 0  # no -N

@@ -32,6 +32,7 @@ from utils.errors import UserError, cli
 ELEMENT_TYPES = {"f16": np.float16, "f32": np.float32, "i64": np.int64, "i32": np.int32}
 KNOWN = {"Parameter", "Const", "Convolution", "Add", "ReLU", "Interpolate", "Tanh", "Result"}
 TOLERANCE = 1e-4
+CONV_ATTRIBUTES = ("pads_begin", "pads_end", "strides", "dilations")
 
 
 @dataclass
@@ -155,10 +156,7 @@ def run_graph(graph: IRGraph, x: torch.Tensor) -> torch.Tensor:
             values[layer.id] = torch.from_numpy(graph.consts[layer.id].astype(
                 np.float32 if graph.consts[layer.id].dtype.kind == "f" else np.int64))
         elif layer.type == "Convolution":
-            pads = [int(v) for v in layer.data.get("pads_begin", "0,0").split(",")]
-            ends = [int(v) for v in layer.data.get("pads_end", "0,0").split(",")]
-            stride = [int(v) for v in layer.data.get("strides", "1,1").split(",")]
-            dil = [int(v) for v in layer.data.get("dilations", "1,1").split(",")]
+            pads, ends, stride, dil = ([int(v) for v in layer.data[k].split(",")] for k in CONV_ATTRIBUTES)
             y = F.pad(args[0], (pads[1], ends[1], pads[0], ends[0]))
             values[layer.id] = F.conv2d(y, args[1], stride=stride, dilation=dil)
         elif layer.type == "Add":
@@ -200,14 +198,14 @@ def _conv_units(graph: IRGraph) -> list[dict]:
         weight = graph.consts[w_id]
         if bias is None:
             raise UserError(f"{src}: {what}: no per-channel bias constant is added to its output")
-        if weight.ndim != 4 or bias.size != weight.shape[0] or bias.shape not in {(weight.shape[0],),
-                                                                                (1, weight.shape[0], 1, 1)}:
+        if weight.ndim != 4 or bias.shape not in {(weight.shape[0],), (1, weight.shape[0], 1, 1)}:
             raise UserError(f"{src}: {what}: weight {weight.shape} and bias {bias.shape} do not fit each other")
-        if layer.data.get("pads_begin", "1,1") != "1,1" or layer.data.get("pads_end", "1,1") != "1,1" \
-                or layer.data.get("dilations", "1,1") != "1,1":
-            raise UserError(f"{src}: {what}: padding/dilation {layer.data} is not the face model's 3×3, pad 1")
-        units.append({"what": what, "weight": weight, "bias": bias.reshape(-1),
-                      "stride": int(layer.data.get("strides", "1,1").split(",")[0])})
+        attributes = {k: layer.data.get(k) for k in CONV_ATTRIBUTES}  # all four are required in opset1
+        stride = {"1,1": 1, "2,2": 2}.get(attributes["strides"])
+        if stride is None or any(attributes[k] != "1,1" for k in ("pads_begin", "pads_end", "dilations")):
+            raise UserError(f"{src}: {what}: {attributes} is not the face model's 3×3 convolution (pad 1, stride 1 "
+                            f"or 2, no dilation)")
+        units.append({"what": what, "weight": weight, "bias": bias.reshape(-1), "stride": stride})
     return units
 
 

@@ -123,3 +123,69 @@ def test_missing_bin_is_one_line(ir):
     ir.with_suffix(".bin").unlink()
     with pytest.raises(UserError, match="m.bin: file not found"):
         read_ir(ir)
+
+
+def refused_exactly(xml, message):
+    """The whole one-line message: the XML's path, then ``message`` (a regular expression)."""
+    with pytest.raises(UserError) as e:
+        face_generator_from_ir(read_ir(xml))
+    match = re.fullmatch(re.escape(str(xml)) + ": " + message, str(e.value))
+    assert match, str(e.value)
+    return match
+
+
+@pytest.mark.parametrize("pattern, repl, message", [
+    (r"<net ", "<nut ", r"not an XML file \(mismatched tag: .*\)"),
+    (r'(?s)<net (.*)</net>', r"<graph \1</graph>", "not an OpenVINO IR version 10 .*"),
+    (r'version="10"', 'version="11"', r'not an OpenVINO IR version 10 \(<net version="10"> with <layers>\)'),
+    (r'<layer id="(\d+)" name="l\d+" type="Tanh"', r'<layer id="\1" type="Sigmoid"',
+     r"unsupported layer type 'Sigmoid' \(layer \d+ ''\); this reader knows Add, Const, Convolution, Interpolate, "
+     r"Parameter, ReLU, Result, Tanh"),
+    (r'element_type="f32" offset="0"', 'element_type="f64" offset="0"',
+     r"layer 1 'l1': element type 'f64' is not supported"),
+    (r'element_type="f32" offset="0"', 'element_type="f32"', r"layer 1 'l1': a constant needs offset, size and shape"),
+    (r'(<layer id="1" name="l1" type="Const".*?<dim>)4<', r"\g<1>5<",
+     r"constant 'l1' has shape \(4, 3, 3, 3\) but its port says \(5, 3, 3, 3\)"),
+    (r'to-layer="2" to-port="1"', 'to-layer="2" to-port="7"',
+     r"an edge names layer 1 or port 2:7, which does not exist"),
+    (r'to-layer="2" to-port="1"', 'to-layer="9999" to-port="1"',
+     r"an edge names layer 1 or port 9999:1, which does not exist"),
+    (r'"mode": "nearest"|mode="nearest"', 'mode="linear"',
+     r"Interpolate 'l\d+' mode 'linear' is not supported \(nearest only\)"),
+    (r' dilations="1,1"', "", r"convolution 2 'l2': \{'pads_begin': '1,1', 'pads_end': '1,1', 'strides': '2,2', "
+     r"'dilations': None\} is not the face model's 3×3 convolution \(pad 1, stride 1 or 2, no dilation\)"),
+    (r'strides="2,2"', 'strides="3,3"', r"convolution 2 'l2': .* is not the face model's 3×3 convolution .*"),
+    (r'pads_end="1,1"', 'pads_end="0,0"', r"convolution 2 'l2': .* is not the face model's 3×3 convolution .*"),
+])
+def test_each_refusal_names_the_file_and_what_is_wrong(ir, pattern, repl, message):
+    edit(ir, pattern, repl)
+    refused_exactly(ir, message)
+
+
+def test_refuses_a_graph_without_a_result(ir):
+    edit(ir, r'<layer id="(\d+)" name="l\d+" type="Result".*?</layer>', "")
+    edit(ir, r'<edge from-layer="\d+" from-port="\d+" to-layer="\d+" to-port="0"/>\s*</edges>', "</edges>")
+    refused_exactly(ir, "the graph has no Result")
+
+
+def test_refuses_a_constant_outside_the_bin_saying_where(ir):
+    size = len(ir.with_suffix(".bin").read_bytes())
+    ir.with_suffix(".bin").write_bytes(ir.with_suffix(".bin").read_bytes()[:-100])
+    where = refused_exactly(ir, rf"layer \d+ 'l\d+': bytes (\d+)–(\d+) lie outside .*m\.bin \({size - 100} bytes\)")
+    start, end = map(int, where.groups())
+    assert start < size - 100 < end <= size
+
+
+def test_scalar_constants_and_a_bin_given_elsewhere(ir, tmp_path):
+    from utils.released.openvino_ir import _constant
+
+    blob = np.float32(2.5).tobytes() + np.int32(7).tobytes()
+    assert _constant({"element_type": "f32", "offset": "0", "size": "4", "shape": ""}, blob, "s", "w", "b") == 2.5
+    assert _constant({"element_type": "i32", "offset": "4", "size": "4", "shape": "1"}, blob, "s", "w", "b") == [7]
+    elsewhere = tmp_path / "other" / "weights.bin"
+    elsewhere.parent.mkdir()
+    ir.with_suffix(".bin").rename(elsewhere)
+    G = face_generator_from_ir(read_ir(ir, elsewhere))
+    ckpt = torch.load(convert_ir(ir, tmp_path / "face.pth", elsewhere), weights_only=True)
+    assert ckpt["options"] == {"source": str(ir), "converted_from": "OpenVINO IR v10"}
+    assert all(torch.equal(ckpt["G"][k], v) for k, v in G.state_dict().items())

@@ -92,3 +92,11 @@ def test_paint_mean_by_hand_in_float64_with_a_one_pixel_region():
             want = image[b][:, region].mean(1)
             torch.testing.assert_close(painted[b][:, region], want[:, None].expand(-1, int(region.sum())))
     torch.testing.assert_close(painted[0, :, 0, 0], image[0, :, 0, 0])
+
+
+def test_blur_of_another_sigma_matches_scipy():
+    """σ = 2: the kernel radius is int(4σ + 0.5) = 8 and the weights exp(−t²/2σ²), as scipy's gaussian_filter."""
+    img = as_input(data.astronaut(), 48)
+    t = torch.from_numpy(img).permute(2, 0, 1)[None]
+    np.testing.assert_allclose(gaussian_blur(t, 2.0)[0].permute(1, 2, 0).numpy(),
+                               ndimage.gaussian_filter(img, (2, 2, 0), mode="reflect"), atol=1e-12)

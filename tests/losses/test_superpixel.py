@@ -167,3 +167,18 @@ def test_adaptive_colouring_of_the_selective_search_painting(face):
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, atol=1e-6)
     assert not np.allclose(selective_adacolor(image), got, atol=1e-3)  # the default is 200 regions, not 30
+
+
+def test_slic_target_is_white_boxs_call_painted_and_enhance_takes_selective_search(face):
+    """simple_superpixel: slic(n_segments=200, sigma=1, compactness=10, convert2lab=True) labels, each region
+    painted by mix_colour; Superpixels(enhance=True) paints selective_adacolor instead. The batch comes back in
+    the input's dtype and on its device."""
+    from losses.superpixel import _to_batch
+
+    labels = segmentation.slic(face, n_segments=200, sigma=1, compactness=10, convert2lab=True, start_label=0)
+    np.testing.assert_array_equal(slic_superpixel(face), mix_colour(labels, face))
+    batch = torch.from_numpy(face[None]).permute(0, 3, 1, 2)
+    np.testing.assert_array_equal(Superpixels(0, enhance=True)(batch)[0].permute(1, 2, 0).numpy(),
+                                  selective_adacolor(face))
+    assert _to_batch([face], batch.bfloat16()).dtype == torch.bfloat16
+    assert _to_batch([face], batch.to("meta")).device.type == "meta"

@@ -44,3 +44,7 @@ def test_no_output_activation():
     with torch.no_grad():
         G.out.bias.fill_(5.0)
         assert G(torch.zeros(1, 3, 16, 16)).min() > 1.0  # not squashed into [-1, 1]
+
+
+def test_arch_names_the_generator_and_its_size():
+    assert Generator(8, 2).arch() == {"generator": "whitebox", "channel": 8, "num_blocks": 2}

@@ -70,3 +70,13 @@ def test_float32_cumsum_path_is_accurate_at_720():
     got = guided_filter(x, x, 5, 2e-1)
     ref = guided_filter(x.double(), x.double(), 5, 2e-1)
     assert (got.double() - ref).abs().max() < 1e-4
+
+
+def test_mixed_dtypes_are_both_upcast_and_every_tensor_follows_the_device():
+    """A bf16 guide with a float32 image (and the reverse) gives what float32 copies of both give; on the meta
+    device every index and count the filter makes follows the input's device."""
+    x, y = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    for a, b in ((x.bfloat16(), y), (x, y.bfloat16())):
+        assert torch.equal(guided_filter(a, b, 3, 1e-2), guided_filter(a.float(), b.float(), 3, 1e-2))
+    for r in (1, 5):  # both box-sum paths
+        assert guided_filter(x.to("meta"), y.to("meta"), r, 1e-2).device.type == "meta"

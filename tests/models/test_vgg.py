@@ -56,7 +56,8 @@ def test_random_and_auto_fallback_say_so(monkeypatch):
         raise UserError("VGG19 ImageNet weights are not available offline")
     monkeypatch.setattr(vgg_module, "load_vgg19_state", offline)
     said.clear()
-    assert build_vgg("auto", "cpu", said.append).source.startswith("random-lsuv")
+    fallback = build_vgg("auto", "meta", said.append)
+    assert fallback.source.startswith("random-lsuv") and fallback.features[0].weight.device.type == "meta"
     assert "not available offline" in said[0] and "seeded random VGG19" in said[0]
     with pytest.raises(UserError, match="not available offline"):
         build_vgg("imagenet", "cpu", said.append)
@@ -167,3 +168,31 @@ def test_no_path_downloads_into_torchvisions_cache_then_reads_it_offline(tmp_pat
     with pytest.raises(UserError) as e:
         load_vgg19_state(None)
     assert f"download {WEIGHTS_FILE} into {cached.parent} or pass --vgg_weights PATH" in str(e.value)
+
+
+def test_build_vgg_records_where_its_weights_came_from_and_names_a_file_that_does_not_fit(tmp_path, monkeypatch):
+    """'imagenet' and 'auto' (also None) read torchvision's cache and record 'imagenet'; a PATH records the path;
+    'random' warns in full; every network lands on the device asked for (meta here); weights that do not fit name
+    their file and the first line of torch's reason."""
+    import models.vgg as vgg_module
+    from models.vgg import WEIGHTS_FILE, vgg19_features
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setattr(vgg_module, "lsuv_photos", lambda size=32, real=lsuv_photos: real(size))  # fast
+    cache = tmp_path / "torch_home" / "hub" / "checkpoints" / WEIGHTS_FILE
+    cache.parent.mkdir(parents=True)
+    torch.save({f"features.{k}": v for k, v in vgg19_features().state_dict().items()}, cache)
+    for weights in ("imagenet", "auto", None):
+        vgg = build_vgg(weights, "meta")
+        assert vgg.source == "imagenet" and vgg.features[0].weight.device.type == "meta"
+    torch.save(torch.load(cache), tmp_path / "mine.pth")
+    assert build_vgg(str(tmp_path / "mine.pth"), "cpu").source == str(tmp_path / "mine.pth")
+    said = []
+    assert build_vgg("random", "meta", said.append).features[0].weight.device.type == "meta"
+    assert said == ["warning: --vgg_weights random: content and structure terms use a seeded random VGG19 "
+                    "(LSUV-scaled), not ImageNet features; see the README's 'VGG19 weights'"]
+    torch.save({"features.0.weight": torch.ones(64, 3, 5, 5)}, cache)
+    with pytest.raises(UserError) as e:
+        build_vgg("auto", "cpu")
+    assert str(e.value).startswith(f"{cache}: does not fit VGG19 (Error(s) in loading state_dict for Sequential:")
+    assert str(e.value).endswith(":)") and "\n" not in str(e.value)

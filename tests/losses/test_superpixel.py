@@ -182,3 +182,18 @@ def test_slic_target_is_white_boxs_call_painted_and_enhance_takes_selective_sear
                                   selective_adacolor(face))
     assert _to_batch([face], batch.bfloat16()).dtype == torch.bfloat16
     assert _to_batch([face], batch.to("meta")).device.type == "meta"
+
+
+def test_who_computes_the_targets():
+    """No workers or method 'torch': this process; workers with 'skimage' (and always with enhance): a pool of
+    that many spawned processes (forking a process that ran torch is unsafe) set up by helper_process."""
+    from losses.superpixel import helper_process
+
+    assert Superpixels().pool is None and Superpixels().method == "skimage"
+    assert Superpixels(2, method="torch").pool is None
+    for s in (Superpixels(2), Superpixels(2, enhance=True, method="torch")):
+        try:  # the executor starts its processes at the first submit: nothing is spawned here
+            assert s.method == "skimage" and s.pool._max_workers == 2 and s.pool._initializer is helper_process
+            assert s.pool._mp_context.get_start_method() == "spawn"
+        finally:
+            s.close()

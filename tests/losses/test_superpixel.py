@@ -191,9 +191,9 @@ def test_who_computes_the_targets():
 
     assert Superpixels().pool is None and Superpixels().method == "skimage"
     assert Superpixels(2, method="torch").pool is None
-    for s in (Superpixels(2), Superpixels(2, enhance=True, method="torch")):
+    for s in (Superpixels(3), Superpixels(3, enhance=True, method="torch")):  # 3: not the default (cores)
         try:  # the executor starts its processes at the first submit: nothing is spawned here
-            assert s.method == "skimage" and s.pool._max_workers == 2 and s.pool._initializer is helper_process
+            assert s.method == "skimage" and s.pool._max_workers == 3 and s.pool._initializer is helper_process
             assert s.pool._mp_context.get_start_method() == "spawn"
         finally:
             s.close()

@@ -50,7 +50,8 @@ def test_rgb2lab_and_blur_match_skimage_and_scipy():
 def test_labels_equal_skimage_before_its_connectivity_pass(name, dtype):
     img = as_input(PHOTOS[name])
     labels = slic_labels(torch.from_numpy(img).permute(2, 0, 1)[None], dtype=dtype)[0].numpy()
-    assert (labels == skimage_slic(img, enforce_connectivity=False)).mean() > 0.99
+    same = (labels == skimage_slic(img, enforce_connectivity=False)).mean()
+    assert same == 1.0 if dtype == torch.float64 else same > 0.99  # float32: a tie may round the other way
 
 
 @pytest.mark.parametrize("name", list(PHOTOS))

@@ -7,6 +7,15 @@ from models.vgg import VGGFeatures, build_vgg, load_vgg19_state, lsuv_photos, ls
 from utils.errors import UserError
 
 
+@pytest.fixture
+def small_lsuv_photos(monkeypatch):
+    """build_vgg's LSUV fallback on 32² photos: the tests that only check which network comes back need not pay a
+    full LSUV pass (seconds)."""
+    import models.vgg as vgg_module
+
+    monkeypatch.setattr(vgg_module, "lsuv_photos", lambda size=32: lsuv_photos(size))
+
+
 def test_slice_ends_at_conv4_4_before_relu():
     vgg = VGGFeatures()
     assert len(vgg.features) == 26
@@ -44,10 +53,9 @@ def test_offline_network_is_seeded_and_unit_variance_on_a_real_photo():
     assert VGGFeatures()(x).std().item() < 0.05
 
 
-def test_random_and_auto_fallback_say_so(monkeypatch):
+def test_random_and_auto_fallback_say_so(monkeypatch, small_lsuv_photos):
     import models.vgg as vgg_module
 
-    monkeypatch.setattr(vgg_module, "lsuv_photos", lambda size=32, real=lsuv_photos: real(size))  # fast
     said = []
     assert build_vgg("random", "cpu", said.append).source.startswith("random-lsuv")
     assert "seeded random VGG19" in said[-1]
@@ -139,27 +147,17 @@ def test_no_path_downloads_into_torchvisions_cache_then_reads_it_offline(tmp_pat
     """No --vgg_weights PATH: torchvision's download of its own file name (here from a server on 127.0.0.1
     instead of download.pytorch.org) lands in $TORCH_HOME's cache, which is read from then on, server or not;
     with neither, one line names the file, the folder and the flag."""
-    import functools
-    import http.server
-    import threading
-
     from models.vgg import WEIGHTS_FILE
+    from web.headless import StaticServer
 
     served = tmp_path / "served"
     served.mkdir()
     state = {"features.0.weight": torch.randn(64, 3, 3, 3), "features.0.bias": torch.randn(64)}
     torch.save(state, served / WEIGHTS_FILE)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *_: None})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(quiet, directory=served))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/{WEIGHTS_FILE}"
-    monkeypatch.setattr(torchvision.models.VGG19_Weights.IMAGENET1K_V1.value, "url", url)
-    try:
+    with StaticServer(served) as base:
+        monkeypatch.setattr(torchvision.models.VGG19_Weights.IMAGENET1K_V1.value, "url", f"{base}/{WEIGHTS_FILE}")
         got = load_vgg19_state(None)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     assert torch.equal(got["features.0.weight"], state["features.0.weight"])
     cached = tmp_path / "torch_home" / "hub" / "checkpoints" / WEIGHTS_FILE
     assert cached.is_file()
@@ -170,15 +168,14 @@ def test_no_path_downloads_into_torchvisions_cache_then_reads_it_offline(tmp_pat
     assert f"download {WEIGHTS_FILE} into {cached.parent} or pass --vgg_weights PATH" in str(e.value)
 
 
-def test_build_vgg_records_where_its_weights_came_from_and_names_a_file_that_does_not_fit(tmp_path, monkeypatch):
+def test_build_vgg_records_where_its_weights_came_from_and_names_a_file_that_does_not_fit(tmp_path, monkeypatch,
+                                                                                         small_lsuv_photos):
     """'imagenet' and 'auto' (also None) read torchvision's cache and record 'imagenet'; a PATH records the path;
     'random' warns in full; every network lands on the device asked for (meta here); weights that do not fit name
     their file and the first line of torch's reason."""
-    import models.vgg as vgg_module
     from models.vgg import WEIGHTS_FILE, vgg19_features
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    monkeypatch.setattr(vgg_module, "lsuv_photos", lambda size=32, real=lsuv_photos: real(size))  # fast
     cache = tmp_path / "torch_home" / "hub" / "checkpoints" / WEIGHTS_FILE
     cache.parent.mkdir(parents=True)
     torch.save({f"features.{k}": v for k, v in vgg19_features().state_dict().items()}, cache)

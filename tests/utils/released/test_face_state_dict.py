@@ -31,8 +31,11 @@ def test_files_that_are_not_the_face_models_state_dict(tmp_path, monkeypatch):
     with pytest.raises(UserError) as e:
         convert_state_dict(tmp_path / "pickled.pth", tmp_path / "o.pth")
     assert str(e.value) == f"{tmp_path / 'pickled.pth'}: not a readable PyTorch file ({reason})"
+    def long_reason(*_, **__):
+        raise RuntimeError(" " + "x" * 300 + "\nmore")
+
     with monkeypatch.context() as m:  # a reason longer than the cut
-        m.setattr(torch, "load", lambda *a, **k: (_ for _ in ()).throw(RuntimeError(" " + "x" * 300 + "\nmore")))
+        m.setattr(torch, "load", long_reason)
         with pytest.raises(UserError) as e:
             convert_state_dict(tmp_path / "pickled.pth", tmp_path / "o.pth")
     assert str(e.value) == f"{tmp_path / 'pickled.pth'}: not a readable PyTorch file ({'x' * 200})"

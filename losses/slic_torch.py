@@ -5,9 +5,10 @@ min-max rescaling of each image to [0, 1] (skimage ≥ 0.19 does this, so WB's [
 rgb2lab; Gaussian smoothing (σ=1, scipy's 'reflect' border, truncated at 4σ); colour scaled by 1/compactness;
 seeds on ``skimage.util.regular_grid`` with step S = the grid's largest spacing; seed colours start at 0;
 ``iterations`` rounds of k-means where a pixel joins the seed minimising d_space²/S² + d_colour² among the seeds
-whose ±2S window contains it (each pixel tests the 5×5 nearest grid seeds, which cover that window while seeds
-stay within a grid cell of home). Not reproduced: skimage's final connectivity pass, which merges tiny
-disconnected fragments into neighbours; here a fragment keeps its label and so its region's colour.
+whose window (±2 grid spacings around the seed) contains it, computed seed by seed over its window like skimage,
+so that a seed that has wandered far from its grid position still reaches exactly the pixels it reaches there.
+Not reproduced: skimage's final connectivity pass, which merges tiny disconnected fragments into neighbours; here
+a fragment keeps its label and so its region's colour.
 The agreement with skimage on real photos is measured in tests (boundary recall, undersegmentation error).
 """
 from functools import lru_cache
@@ -53,20 +54,25 @@ def gaussian_blur(x: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
 
 @lru_cache(maxsize=16)
 def _grid(h: int, w: int, n_segments: int):
-    """Seed positions (K, 2) as (y, x), the step S, and each pixel's 25 candidate seed indices (25, H, W)."""
+    """skimage's seeds (K, 2) as (y, x), its window half-widths over 2 (wy, wx) and S, the grid's largest spacing.
+    The windows are not the grid's spacings: skimage's ``_slic_cython`` recomputes them from the number of seeds K
+    it is given, not from ``n_segments`` (on 32×24 with 9 segments: 12 seeds 9 apart, windows ±16)."""
     _, sy, sx = regular_grid((1, h, w), n_segments)
     ys, xs = np.arange(h)[sy], np.arange(w)[sx]
-    step = float(max(s.step if s.step is not None else 1 for s in (sy, sx)))
     seeds = np.stack(np.meshgrid(ys, xs, indexing="ij"), -1).reshape(-1, 2).astype(np.float64)
-    iy = np.clip(np.rint((np.arange(h) - ys[0]) / (sy.step or 1)), 0, len(ys) - 1).astype(int)
-    ix = np.clip(np.rint((np.arange(w) - xs[0]) / (sx.step or 1)), 0, len(xs) - 1).astype(int)
-    cand = []
-    for dy in range(-2, 3):
-        for dx in range(-2, 3):
-            cy = np.clip(iy + dy, 0, len(ys) - 1)[:, None]
-            cx = np.clip(ix + dx, 0, len(xs) - 1)[None, :]
-            cand.append(cy * len(xs) + cx)
-    return torch.from_numpy(seeds), step, torch.from_numpy(np.stack(cand))
+    _, wy, wx = regular_grid((1, h, w), len(seeds))
+    windows = tuple(int(s.step) if s.step is not None else 1 for s in (wy, wx))
+    return torch.from_numpy(seeds), windows, float(max(s.step if s.step is not None else 1 for s in (sy, sx)))
+
+
+def _windows(centres: torch.Tensor, spacing: int, size: int):
+    """skimage's window of each seed along one axis: the pixels floor(max(c − 2s, 0)) ≤ p < floor(min(c + 2s + 1,
+    size)), at most 4s + 1 of them, as (B, K, 4s + 1) coordinates (clamped into the image) and whether each lies in
+    the window. A dead seed's NaN centre has an empty window."""
+    first = (centres - 2 * spacing).clamp_min(0).floor()
+    end = (centres + 2 * spacing + 1).clamp(max=size).floor()
+    coords = first.nan_to_num(0).unsqueeze(-1) + torch.arange(4 * spacing + 1, device=centres.device)
+    return coords.clamp(max=size - 1), coords < end.unsqueeze(-1)
 
 
 def slic_labels(rgb: torch.Tensor, n_segments: int = 200, compactness: float = 10.0, sigma: float = 1.0,
@@ -74,32 +80,37 @@ def slic_labels(rgb: torch.Tensor, n_segments: int = 200, compactness: float = 1
     """(B, 3, H, W) -> (B, H, W) int64 labels in [0, K). Computed in float32 on GPUs, float64 elsewhere
     (skimage's precision), unless ``dtype`` says otherwise."""
     b, _, h, w = rgb.shape
-    seeds, step, cand = _grid(h, w, n_segments)
+    seeds, (sy, sx), step = _grid(h, w, n_segments)
     dev = rgb.device
     x = rgb.to(dtype or (torch.float32 if rgb.device.type == "cuda" else torch.float64))
     lo, hi = x.amin((1, 2, 3), keepdim=True), x.amax((1, 2, 3), keepdim=True)
     x = (x - lo) / torch.where(hi > lo, hi - lo, torch.ones_like(hi))
     lab = gaussian_blur(rgb2lab(x), sigma) / compactness  # (B, 3, H, W)
-    cand = cand.to(dev)
     k = seeds.shape[0]
-    pos = seeds.to(dev).unsqueeze(0).repeat(b, 1, 1)  # (B, K, 2)
+    pos = seeds.to(dev, lab.dtype).unsqueeze(0).repeat(b, 1, 1)  # (B, K, 2)
     colour = torch.zeros(b, k, 3, dtype=lab.dtype, device=dev)
+    seed_ids = torch.arange(k, device=dev).view(1, k, 1, 1)
     yy = torch.arange(h, device=dev, dtype=lab.dtype).view(1, 1, h, 1)
     xx = torch.arange(w, device=dev, dtype=lab.dtype).view(1, 1, 1, w)
-    flat_cand = cand.view(1, 25, h * w).expand(b, -1, -1)
     labels = None
     for _ in range(iterations):
-        def at(values):  # (B, K) per-seed values -> (B, 25, H, W) at each pixel's candidates
-            return values.gather(1, flat_cand.reshape(b, -1)).view(b, 25, h, w)
-
-        cy, cx = at(pos[..., 0]), at(pos[..., 1])
-        inside = ((cy - 2 * step).clamp_min(0).floor() <= yy) & (yy < (cy + 2 * step + 1).clamp(max=h).floor()) \
-            & ((cx - 2 * step).clamp_min(0).floor() <= xx) & (xx < (cx + 2 * step + 1).clamp(max=w).floor())
-        dist = ((cy - yy) ** 2 + (cx - xx) ** 2) / step**2
-        for c in range(3):
-            dist = dist + (lab[:, c:c + 1] - at(colour[..., c])) ** 2
-        best = dist.masked_fill(~inside, float("inf")).argmin(1, keepdim=True)  # (B, 1, H, W)
-        new = cand.view(1, 25, h, w).expand(b, -1, -1, -1).gather(1, best).squeeze(1)
+        # every seed scores the pixels of its window, summed in skimage's order; a pixel takes the lowest
+        # distance, the lowest seed index among equal ones (skimage replaces only on a strictly lower distance)
+        py, in_y = _windows(pos[..., 0], sy, h)  # (B, K, 4sy + 1)
+        px, in_x = _windows(pos[..., 1], sx, w)  # (B, K, 4sx + 1)
+        inside = in_y.unsqueeze(-1) & in_x.unsqueeze(-2)  # (B, K, Wy, Wx)
+        pixel = (py.long().unsqueeze(-1) * w + px.long().unsqueeze(-2)).flatten(1)  # (B, K·Wy·Wx)
+        near = ((pos[..., :1] - py) ** 2).unsqueeze(-1) + ((pos[..., 1:] - px) ** 2).unsqueeze(-2)
+        far = sum((lab[:, ch].flatten(1).gather(1, pixel).view_as(near) - colour[..., ch, None, None]) ** 2
+                  for ch in range(3))
+        dist = (near * (1 / step**2) + far).masked_fill(~inside, float("inf")).flatten(1)
+        least = torch.full((b, h * w), float("inf"), dtype=lab.dtype, device=dev).scatter_reduce(
+            1, pixel, dist, "amin")
+        winner = torch.where(inside & (dist == least.gather(1, pixel)).view_as(inside), seed_ids, k)
+        new = torch.full((b, h * w), k, device=dev).scatter_reduce(1, pixel, winner.flatten(1), "amin")
+        if labels is not None:  # a pixel that no window reaches keeps its label, as in skimage
+            new = torch.where(new < k, new, labels.flatten(1))
+        new = new.view(b, h, w)
         if labels is not None and torch.equal(new, labels):
             break
         labels = new
@@ -108,10 +119,10 @@ def slic_labels(rgb: torch.Tensor, n_segments: int = 200, compactness: float = 1
         sums = torch.zeros(b, 5, k, dtype=lab.dtype, device=dev).scatter_add_(2, idx, feats)
         counts = torch.zeros(b, k, dtype=lab.dtype, device=dev).scatter_add_(1, labels.view(b, -1),
                                                                              torch.ones_like(feats[:, 0]))
-        means = (sums / counts.clamp_min(1).unsqueeze(1)).transpose(1, 2)  # (B, K, 5)
-        keep = (counts > 0).unsqueeze(-1)
-        pos = torch.where(keep, means[..., :2], pos)
-        colour = torch.where(keep, means[..., 2:], colour)
+        # skimage divides by the count as it is (C division): a seed that won no pixel becomes NaN and never wins
+        # again; keeping its old centre instead gave other labels
+        means = (sums / counts.unsqueeze(1)).transpose(1, 2)  # (B, K, 5)
+        pos, colour = means[..., :2], means[..., 2:]
     return labels
 
 

@@ -54,6 +54,54 @@ def test_labels_equal_skimage_before_its_connectivity_pass(name, dtype):
     assert same == 1.0 if dtype == torch.float64 else same > 0.99  # float32: a tie may round the other way
 
 
+def block_image(seed, shape):
+    """A flat background, up to nine rectangles in saturated colours and a little noise (so that distances do not
+    tie): on such images seeds wander far from their grid positions, some stop early (no pixel changes), and a
+    pixel's nearest seed in colour often lies just inside or just outside a window; photos rarely show any of it."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    img = np.full((h, w, 3), 0.1 + 0.8 * rng.random(3))
+    for _ in range(int(rng.integers(1, 10))):
+        (y, x), (dy, dx) = rng.integers(0, min(h, w), 2), rng.integers(1, 20, 2)
+        img[y:y + dy, x:x + dx] = 0.1 + 0.8 * (rng.random(3) > 0.5)
+    return np.clip(img + 0.02 * rng.standard_normal(img.shape), 0, 1), int(rng.choice([9, 16, 25]))
+
+
+def torch_labels(img, n_segments, **kw):
+    return slic_labels(torch.from_numpy(img).permute(2, 0, 1)[None], n_segments, **kw)[0].numpy()
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (48, 48), (32, 24), (48, 40), (5, 160)])
+def test_labels_equal_skimage_on_block_images_where_seeds_wander(shape):
+    """skimage's windows, exactly: floor(max(c − 2s, 0)) ≤ p < floor(min(c + 2s + 1, size)) around each seed's
+    current centre, however far it has wandered, with s recomputed from the number of seeds (32×24 with 9 segments:
+    12 seeds 9 apart, windows ±16), per axis (the 5×160 strip: ±5 rows, ±10 columns)."""
+    for seed in range(8):
+        img, n = block_image(seed, shape)
+        labels = torch_labels(img, n)
+        assert labels.shape == shape
+        np.testing.assert_array_equal(
+            labels, slic(img, n_segments=n, sigma=1, compactness=10, start_label=0, enforce_connectivity=False))
+
+
+def test_each_image_of_a_batch_is_rescaled_alone_and_sigma_and_compactness_are_passed_on():
+    a, n = block_image(1, (32, 32))
+    b = 0.2 + 0.5 * block_image(2, (32, 32))[0]  # another range
+    batch = torch.from_numpy(np.stack([a, b])).permute(0, 3, 1, 2)
+    labels = slic_labels(batch, n, sigma=2.0, compactness=20.0).numpy()
+    for got, img in zip(labels, (a, b)):
+        np.testing.assert_array_equal(
+            got, slic(img, n_segments=n, sigma=2, compactness=20, start_label=0, enforce_connectivity=False))
+
+
+def test_a_flat_image_is_cut_into_the_seeds_nearest_cells():
+    """Nothing to rescale (max = min): no division by zero, every pixel joins its nearest seed, as in skimage."""
+    img = np.full((32, 32, 3), 0.4)
+    labels = torch_labels(img, 16)
+    np.testing.assert_array_equal(labels, slic(img, n_segments=16, start_label=0, enforce_connectivity=False))
+    assert len(np.unique(labels)) == 16
+
+
 @pytest.mark.parametrize("name", list(PHOTOS))
 def test_against_full_skimage_slic_boundary_recall_and_undersegmentation(name):
     img = as_input(PHOTOS[name])

@@ -101,7 +101,8 @@ def read_checkpoint(prefix) -> dict[str, np.ndarray]:
     for key, value in entries:
         if not key:
             continue  # the BundleHeaderProto
-        meta = {"dtype": 1, "shape": [], "shard": 0, "offset": 0, "size": 0}
+        # proto3 leaves out fields at their zero value: dtype DT_INVALID, a scalar's shape, shard 0, offset 0, size 0
+        meta = {"dtype": 0, "shape": [], "shard": 0, "offset": 0, "size": 0}
         for field, _, v in _fields(value):
             if field == 1:
                 meta["dtype"] = v
@@ -110,7 +111,7 @@ def read_checkpoint(prefix) -> dict[str, np.ndarray]:
             elif field in (3, 4, 5):
                 meta[{3: "shard", 4: "offset", 5: "size"}[field]] = v
         if meta["dtype"] not in DTYPES:
-            continue  # e.g. strings; White-box's generator has none
+            continue  # e.g. strings (DT_STRING); White-box's generator has none
         if meta["shard"] not in shards:
             candidates = sorted(prefix.parent.glob(f"{prefix.name}.data-{meta['shard']:05d}-of-*"))
             if not candidates:

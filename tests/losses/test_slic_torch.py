@@ -5,7 +5,7 @@ from scipy import ndimage
 from skimage import color, data
 from skimage.segmentation import find_boundaries, slic
 
-from losses.slic_torch import gaussian_blur, rgb2lab, slic_labels, slic_superpixel_torch
+from losses.slic_torch import _grid, gaussian_blur, rgb2lab, slic_labels, slic_superpixel_torch
 from losses.superpixel import Superpixels, slic_superpixel
 
 PHOTOS = {"astronaut": data.astronaut(), "coffee": data.coffee(), "chelsea": data.chelsea()}
@@ -82,6 +82,16 @@ def test_labels_equal_skimage_on_block_images_where_seeds_wander(shape):
         assert labels.shape == shape
         np.testing.assert_array_equal(
             labels, slic(img, n_segments=n, sigma=1, compactness=10, start_label=0, enforce_connectivity=False))
+
+
+def test_a_seed_that_wins_no_pixel_drops_out_as_in_skimage():
+    """skimage divides each seed's sums by its count as they are: 0/0 makes an emptied seed NaN, and it never wins
+    a pixel again (keeping its last centre, or moving it to (0, 0), gives other labels)."""
+    img, n = block_image(63, (32, 24))  # found by search: 25 segments, 20 seeds, one emptied on the way
+    labels = torch_labels(img, n)
+    np.testing.assert_array_equal(
+        labels, slic(img, n_segments=n, sigma=1, compactness=10, start_label=0, enforce_connectivity=False))
+    assert len(np.unique(labels)) == len(_grid(32, 24, n)[0]) - 1
 
 
 def test_each_image_of_a_batch_is_rescaled_alone_and_sigma_and_compactness_are_passed_on():

@@ -32,6 +32,10 @@ def test_photos_without_face_are_counted_not_fatal(metrics):
     flat = np.full((128, 128, 3), 100, np.uint8)
     m = metrics([flat], [flat])
     assert m == {"pairs": 1, "faces": 0, "photos_without_face": 1}
+    face = data.astronaut()
+    m = metrics([flat, face, flat], [flat, face, flat])  # the face's measures are its own, not diluted
+    assert (m["pairs"], m["faces"], m["photos_without_face"]) == (3, 1, 2)
+    assert m["landmark_nme"] == 0 and m["identity_kept"] == 1
 
 
 def test_nme_of_a_face_scaled_about_its_centre_is_known_in_closed_form(metrics):

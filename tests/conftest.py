@@ -192,7 +192,8 @@ class IRWriter:
             attrs = " ".join(f'{k}="{v}"' for k, v in data.items())
             inputs = "".join(f'<port id="{k}">{dims(s)}</port>' for k, s in enumerate(ins))
             output = f'<output><port id="{len(ins)}">{dims(shape)}</port></output>' if kind != "Result" else ""
-            out.append(f'<layer id="{lid}" name="l{lid}" type="{kind}" version="opset1"><data {attrs}/>'
+            out.append(f'<layer id="{lid}" name="l{lid}" type="{kind}" version="opset1">'
+                       + (f"<data {attrs}/>" if data else "")  # as OpenVINO: ReLU, Tanh, Result have none
                        + (f"<input>{inputs}</input>" if ins else "") + output + "</layer>")
         out.append("</layers><edges>")
         ports = {lid: len(ins) for lid, _, _, ins, _ in self.layers}

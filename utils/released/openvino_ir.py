@@ -41,7 +41,6 @@ class Layer:
     type: str
     name: str
     data: dict
-    in_shapes: list  # per input port, in port order
     out_shape: tuple | None
     inputs: list = field(default_factory=list)  # producing layer id per input port (filled from the edges)
 
@@ -91,26 +90,24 @@ def read_ir(xml_path, bin_path=None) -> IRGraph:
         raise UserError(f"{src}: not an OpenVINO IR version 10 (<net version=\"10\"> with <layers>)")
     blob = bin_path.read_bytes()
     layers, consts = {}, {}
-    for el in root.find("layers"):
+    port_index = {}  # (layer id, port id) -> input position
+    for el in root.findall("layers/layer"):
         lid, kind, name = int(el.get("id")), el.get("type"), el.get("name", "")
         if kind not in KNOWN:
             raise UserError(f"{src}: unsupported layer type '{kind}' (layer {lid} '{name}'); this reader knows "
                             f"{', '.join(sorted(KNOWN))}")
         data = dict(el.find("data").attrib) if el.find("data") is not None else {}
-        ins = [_shape(p) for p in el.find("input")] if el.find("input") is not None else []
-        outs = [_shape(p) for p in el.find("output")] if el.find("output") is not None else []
-        layers[lid] = Layer(lid, kind, name, data, ins, outs[0] if outs else None, [None] * len(ins))
+        ports = el.findall("input/port")
+        for k, port in enumerate(ports):
+            port_index[(lid, int(port.get("id")))] = k
+        outs = [_shape(p) for p in el.findall("output/port")]
+        layers[lid] = Layer(lid, kind, name, data, outs[0] if outs else None, [None] * len(ports))
         if kind == "Const":
             consts[lid] = _constant(data, blob, src, f"layer {lid} '{name}'", bin_path)
             if outs and consts[lid].shape != outs[0]:
                 raise UserError(f"{src}: constant '{name}' has shape {consts[lid].shape} but its port says {outs[0]}")
-    port_index = {}  # (layer id, port id) -> input position
-    for el in root.find("layers"):
-        if el.find("input") is not None:
-            for k, port in enumerate(el.find("input")):
-                port_index[(int(el.get("id")), int(port.get("id")))] = k
     consumers: dict[int, list] = {}
-    for e in root.find("edges") if root.find("edges") is not None else []:
+    for e in root.findall("edges/edge"):
         a, b, to_port = int(e.get("from-layer")), int(e.get("to-layer")), int(e.get("to-port"))
         if a not in layers or (b, to_port) not in port_index:
             raise UserError(f"{src}: an edge names layer {a} or port {b}:{to_port}, which does not exist")

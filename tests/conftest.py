@@ -244,8 +244,8 @@ def write_face_ir(G, xml_path, size: int = 32, dtype=np.float16, shared: bool = 
     d2 = down(G.down2, d1)
     d3 = down(G.down3, d2)
     h = down(G.down4, d3)
-    block = G.res_blocks[0].conv_layer
     for k in range(G.num_blocks):
+        block = G.res_blocks[k].conv_layer  # the same module each time
         w1, b1 = fold_batchnorm(block[0], block[1])
         w2, b2 = fold_batchnorm(block[3], block[4])
         if k == 1 and not shared:

@@ -211,3 +211,18 @@ def test_run_graph_is_a_general_interpreter_of_its_ops(tmp_path):
     got = run_graph(read_ir(ir.write(tmp_path / "ops.xml")), inp)
     assert got.shape == (1, 2, 12, 15)
     torch.testing.assert_close(got, want)
+
+
+def test_sixteen_convolutions_are_a_model_without_residual_blocks_and_seventeen_are_refused(tmp_path):
+    G = face_model(num_blocks=0)
+    rebuilt = face_generator_from_ir(read_ir(write_face_ir(G, tmp_path / "none.xml", dtype=np.float32)))
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert rebuilt.num_blocks == 0
+    torch.testing.assert_close(rebuilt(x), G(x), atol=1e-5, rtol=0)
+    ir = IRWriter(np.float32)
+    y = ir.layer("Parameter", [], (1, 3, 32, 32), {"element_type": "f32", "shape": "1,3,32,32"})
+    for i in range(17):
+        y = ir.conv(y, np.zeros((4, 3 if i == 0 else 4, 3, 3)), np.zeros(4))
+    ir.layer("Result", [y], y[1])
+    refused_exactly(ir.write(tmp_path / "odd.xml"),
+                    r"17 convolutions; the face generator has 16 \+ 2 per residual block application")

@@ -226,3 +226,47 @@ def test_sixteen_convolutions_are_a_model_without_residual_blocks_and_seventeen_
     ir.layer("Result", [y], y[1])
     refused_exactly(ir.write(tmp_path / "odd.xml"),
                     r"17 convolutions; the face generator has 16 \+ 2 per residual block application")
+
+
+CONV = {"strides": "1,1", "dilations": "1,1", "pads_begin": "1,1", "pads_end": "1,1"}
+
+
+def one_convolution(tmp_path, case):
+    """Parameter (layer 0), a weight (1), a Convolution (2), then what ``case`` puts around it, then a Result."""
+    ir = IRWriter(np.float32)
+    x = ir.layer("Parameter", [], (1, 3, 8, 8), {"element_type": "f32", "shape": "1,3,8,8"})
+    weight = ir.const(np.zeros((4, 3, 3) if case == "3-d weight" else (4, 3, 3, 3)))
+    conv = ir.layer("Convolution", [x, weight], (1, 4, 8, 8), CONV)
+    bias = {"bias per input channel": np.zeros((1, 3, 1, 1)), "3-d weight": np.zeros(4)}.get(
+        case, np.zeros((1, 4, 1, 1)))
+    if case == "output unused":
+        out = x
+    elif case == "added to the input":
+        out = ir.layer("Add", [conv, x], (1, 4, 8, 8))
+    else:
+        out = ir.layer("Add", [conv, ir.const(bias)], (1, 4, 8, 8))
+        if case == "two consumers":
+            ir.layer("ReLU", [conv], (1, 4, 8, 8))
+    ir.layer("Result", [out], out[1])
+    return ir.write(tmp_path / "one.xml")
+
+
+@pytest.mark.parametrize("case, message", [
+    ("output unused", "no per-channel bias constant is added to its output"),
+    ("two consumers", "no per-channel bias constant is added to its output"),
+    ("added to the input", "no per-channel bias constant is added to its output"),
+    ("3-d weight", r"weight \(4, 3, 3\) and bias \(4,\) do not fit each other"),
+    ("bias per input channel", r"weight \(4, 3, 3, 3\) and bias \(1, 3, 1, 1\) do not fit each other"),
+])
+def test_a_convolution_needs_a_constant_bias_of_its_own_added_to_it(tmp_path, case, message):
+    """The folded BatchNorm is an Add of a per-output-channel constant, the convolution's only consumer."""
+    refused_exactly(one_convolution(tmp_path, case), "convolution 2 'l2': " + message)
+
+
+def test_a_convolution_whose_weight_is_computed_is_refused(tmp_path):
+    ir = IRWriter(np.float32)
+    x = ir.layer("Parameter", [], (4, 4, 3, 3), {"element_type": "f32", "shape": "4,4,3,3"})
+    conv = ir.layer("Convolution", [x, x], (4, 4, 3, 3), CONV)
+    ir.layer("Result", [ir.layer("Add", [conv, ir.const(np.zeros(4))], (4, 4, 3, 3))], (4, 4, 3, 3))
+    refused_exactly(ir.write(tmp_path / "w.xml"), "convolution 1 'l1': its weight is computed by a Parameter, "
+                                                   "not a constant")

@@ -16,6 +16,12 @@ def test_gradient_magnitude_is_the_unnormalised_sobel_of_the_luma():
     """A horizontal ramp of slope 2 levels/pixel: Sobel x = (1+2+1)·(2·2) = 16 inside, y = 0."""
     ramp = np.repeat(np.repeat((np.arange(16) * 2).astype(np.uint8)[None, :, None], 16, 0), 3, 2)
     np.testing.assert_allclose(gradient_magnitude(ramp)[4:-4, 4:-4], 16.0, atol=1e-4)
+    # negative derivatives (a uint8 Sobel would clip them to 0), and a step 0 → 255 whose Sobel, 4·255, passes 255
+    for falling in (ramp[:, ::-1], ramp.transpose(1, 0, 2)[::-1]):
+        np.testing.assert_allclose(gradient_magnitude(np.ascontiguousarray(falling))[4:-4, 4:-4], 16.0, atol=1e-4)
+    step = np.zeros((16, 16, 3), np.uint8)
+    step[:, 8:] = 255
+    assert gradient_magnitude(step).max() == pytest.approx(4 * 255, abs=0.5)
 
 
 def test_flat_share_separates_a_flat_picture_from_a_photo():

@@ -94,6 +94,15 @@ def test_a_seed_that_wins_no_pixel_drops_out_as_in_skimage():
     assert len(np.unique(labels)) == len(_grid(32, 24, n)[0]) - 1
 
 
+def test_a_float32_photo_is_segmented_in_float64_into_white_boxs_200_segments():
+    """On a CPU the labels are computed in float64 whatever the input's dtype (skimage's precision), and by default
+    into White-box's 200 segments (at 248² their grid, 18 px apart, is not that of 201 segments, 17 px)."""
+    img = data.astronaut()[:248, 100:348].astype(np.float32) / 255
+    labels = slic_labels(torch.from_numpy(img).permute(2, 0, 1)[None])[0].numpy()
+    np.testing.assert_array_equal(
+        labels, slic(img.astype(np.float64), n_segments=200, sigma=1, start_label=0, enforce_connectivity=False))
+
+
 def test_each_image_of_a_batch_is_rescaled_alone_and_sigma_and_compactness_are_passed_on():
     a, n = block_image(1, (32, 32))
     b = 0.2 + 0.5 * block_image(2, (32, 32))[0]  # another range

@@ -94,9 +94,9 @@ def test_a_seed_that_wins_no_pixel_drops_out_as_in_skimage():
     assert len(np.unique(labels)) == len(_grid(32, 24, n)[0]) - 1
 
 
-def test_a_float32_photo_is_segmented_in_float64_into_white_boxs_200_segments():
-    """On a CPU the labels are computed in float64 whatever the input's dtype (skimage's precision), and by default
-    into White-box's 200 segments (at 248² their grid, 18 px apart, is not that of 201 segments, 17 px)."""
+def test_a_float32_photo_gets_skimages_labels_with_white_boxs_200_segments_by_default():
+    """A float32 input gives skimage's float64 labels, and the default is White-box's 200 segments (at 248² their
+    grid, 18 px apart, is not that of 201 segments, 17 px)."""
     img = data.astronaut()[:248, 100:348].astype(np.float32) / 255
     labels = slic_labels(torch.from_numpy(img).permute(2, 0, 1)[None])[0].numpy()
     np.testing.assert_array_equal(

@@ -5,8 +5,9 @@ min-max rescaling of each image to [0, 1] (skimage ≥ 0.19 does this, so WB's [
 rgb2lab; Gaussian smoothing (σ=1, scipy's 'reflect' border, truncated at 4σ); colour scaled by 1/compactness;
 seeds on ``skimage.util.regular_grid`` with step S = the grid's largest spacing; seed colours start at 0;
 ``iterations`` rounds of k-means where a pixel joins the seed minimising d_space²/S² + d_colour² among the seeds
-whose window (±2 grid spacings around the seed) contains it, computed seed by seed over its window like skimage,
-so that a seed that has wandered far from its grid position still reaches exactly the pixels it reaches there.
+whose window (±2s around the seed's current centre, s the grid step skimage computes for the number of seeds)
+contains it, scored seed by seed over its window as skimage does, so a seed that has wandered far from its grid
+position reaches exactly the pixels it reaches there; a seed that wins no pixel drops out, as in skimage.
 Not reproduced: skimage's final connectivity pass, which merges tiny disconnected fragments into neighbours; here
 a fragment keeps its label and so its region's colour.
 The agreement with skimage on real photos is measured in tests (boundary recall, undersegmentation error).
@@ -54,9 +55,9 @@ def gaussian_blur(x: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
 
 @lru_cache(maxsize=16)
 def _grid(h: int, w: int, n_segments: int):
-    """skimage's seeds (K, 2) as (y, x), its window half-widths over 2 (wy, wx) and S, the grid's largest spacing.
-    The windows are not the grid's spacings: skimage's ``_slic_cython`` recomputes them from the number of seeds K
-    it is given, not from ``n_segments`` (on 32×24 with 9 segments: 12 seeds 9 apart, windows ±16)."""
+    """skimage's seeds (K, 2) as (y, x), the window step s of each axis (a window spans ±2s) and S, the grid's
+    largest spacing. The window steps are not the seeds' spacing: skimage's ``_slic_cython`` recomputes them from
+    the number of seeds K it is given, not from ``n_segments`` (32×24, 9 segments: 12 seeds 9 apart, windows ±16)."""
     _, sy, sx = regular_grid((1, h, w), n_segments)
     ys, xs = np.arange(h)[sy], np.arange(w)[sx]
     seeds = np.stack(np.meshgrid(ys, xs, indexing="ij"), -1).reshape(-1, 2).astype(np.float64)

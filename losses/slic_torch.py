@@ -88,8 +88,8 @@ def slic_labels(rgb: torch.Tensor, n_segments: int = 200, compactness: float = 1
     x = (x - lo) / torch.where(hi > lo, hi - lo, torch.ones_like(hi))
     lab = gaussian_blur(rgb2lab(x), sigma) / compactness  # (B, 3, H, W)
     k = seeds.shape[0]
-    pos = seeds.to(dev, lab.dtype).unsqueeze(0).repeat(b, 1, 1)  # (B, K, 2)
-    colour = torch.zeros(b, k, 3, dtype=lab.dtype, device=dev)
+    pos = seeds.to(lab).unsqueeze(0).repeat(b, 1, 1)  # (B, K, 2)
+    colour = lab.new_zeros(b, k, 3)
     seed_ids = torch.arange(k, device=dev).view(1, k, 1, 1)
     yy = torch.arange(h, device=dev, dtype=lab.dtype).view(1, 1, h, 1)
     xx = torch.arange(w, device=dev, dtype=lab.dtype).view(1, 1, 1, w)
@@ -105,10 +105,9 @@ def slic_labels(rgb: torch.Tensor, n_segments: int = 200, compactness: float = 1
         far = sum((lab[:, ch].flatten(1).gather(1, pixel).view_as(near) - colour[..., ch, None, None]) ** 2
                   for ch in range(3))
         dist = (near * (1 / step**2) + far).masked_fill(~inside, float("inf")).flatten(1)
-        least = torch.full((b, h * w), float("inf"), dtype=lab.dtype, device=dev).scatter_reduce(
-            1, pixel, dist, "amin")
+        least = dist.new_full((b, h * w), float("inf")).scatter_reduce(1, pixel, dist, "amin")
         winner = torch.where(inside & (dist == least.gather(1, pixel)).view_as(inside), seed_ids, k)
-        new = torch.full((b, h * w), k, device=dev).scatter_reduce(1, pixel, winner.flatten(1), "amin")
+        new = pixel.new_full((b, h * w), k).scatter_reduce(1, pixel, winner.flatten(1), "amin")
         if labels is not None:  # a pixel that no window reaches keeps its label, as in skimage
             new = torch.where(new < k, new, labels.flatten(1))
         new = new.view(b, h, w)
@@ -117,9 +116,8 @@ def slic_labels(rgb: torch.Tensor, n_segments: int = 200, compactness: float = 1
         labels = new
         feats = torch.cat([yy.expand(b, 1, h, w), xx.expand(b, 1, h, w), lab], 1).flatten(2)  # (B, 5, HW)
         idx = labels.view(b, 1, -1).expand(-1, 5, -1)
-        sums = torch.zeros(b, 5, k, dtype=lab.dtype, device=dev).scatter_add_(2, idx, feats)
-        counts = torch.zeros(b, k, dtype=lab.dtype, device=dev).scatter_add_(1, labels.view(b, -1),
-                                                                             torch.ones_like(feats[:, 0]))
+        sums = feats.new_zeros(b, 5, k).scatter_add_(2, idx, feats)
+        counts = feats.new_zeros(b, k).scatter_add_(1, labels.view(b, -1), torch.ones_like(feats[:, 0]))
         # skimage divides by the count as it is (C division): a seed that won no pixel becomes NaN and never wins
         # again; keeping its old centre instead gave other labels
         means = (sums / counts.unsqueeze(1)).transpose(1, 2)  # (B, K, 5)

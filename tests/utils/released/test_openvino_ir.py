@@ -225,7 +225,7 @@ def one_convolution(tmp_path, case):
     x = ir.layer("Parameter", [], (1, 3, 8, 8), {"element_type": "f32", "shape": "1,3,8,8"})
     weight = ir.const(np.zeros((4, 3, 3) if case == "3-d weight" else (4, 3, 3, 3)))
     conv = ir.layer("Convolution", [x, weight], (1, 4, 8, 8), CONV)
-    bias = {"bias per input channel": np.zeros((1, 3, 1, 1)), "3-d weight": np.zeros(4)}.get(
+    bias = {"bias per input channel": np.zeros(3), "3-d weight": np.zeros(4)}.get(
         case, np.zeros((1, 4, 1, 1)))
     if case == "output unused":
         out = x
@@ -244,7 +244,7 @@ def one_convolution(tmp_path, case):
     ("two consumers", "no per-channel bias constant is added to its output"),
     ("added to the input", "no per-channel bias constant is added to its output"),
     ("3-d weight", r"weight \(4, 3, 3\) and bias \(4,\) do not fit each other"),
-    ("bias per input channel", r"weight \(4, 3, 3, 3\) and bias \(1, 3, 1, 1\) do not fit each other"),
+    ("bias per input channel", r"weight \(4, 3, 3, 3\) and bias \(3,\) do not fit each other"),
 ])
 def test_a_convolution_needs_a_constant_bias_of_its_own_added_to_it(tmp_path, case, message):
     """The folded BatchNorm is an Add of a per-output-channel constant, the convolution's only consumer."""
@@ -258,3 +258,13 @@ def test_a_convolution_whose_weight_is_computed_is_refused(tmp_path):
     ir.layer("Result", [ir.layer("Add", [conv, ir.const(np.zeros(4))], (4, 4, 3, 3))], (4, 4, 3, 3))
     refused(ir.write(tmp_path / "w.xml"), "convolution 1 'l1': its weight is computed by a Parameter, "
                                                    "not a constant")
+
+
+def test_a_cycle_is_refused(tmp_path):
+    ir = IRWriter(np.float32)
+    x = ir.layer("Parameter", [], (1, 3, 8, 8), {"element_type": "f32", "shape": "1,3,8,8"})
+    a = ir.layer("ReLU", [x], x[1])
+    b = ir.layer("ReLU", [a], x[1])
+    ir.layer("Result", [b], x[1])
+    ir.edges[ir.edges.index((x[0], a[0], 0))] = (b[0], a[0], 0)  # a reads b, b reads a
+    refused(ir.write(tmp_path / "cycle.xml"), "the graph has a cycle or a dangling edge")

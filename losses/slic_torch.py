@@ -112,7 +112,7 @@ def slic_labels(rgb: torch.Tensor, n_segments: int = 200, compactness: float = 1
             new = torch.where(new < k, new, labels.flatten(1))
         new = new.view(b, h, w)
         if labels is not None and torch.equal(new, labels):
-            break
+            break  # skimage runs on, but with the same labels every further round is this one
         labels = new
         feats = torch.cat([yy.expand(b, 1, h, w), xx.expand(b, 1, h, w), lab], 1).flatten(2)  # (B, 5, HW)
         idx = labels.view(b, 1, -1).expand(-1, 5, -1)

@@ -89,31 +89,55 @@ def _field(number: int, value) -> bytes:
     return _varint(number << 3 | 2) + _varint(len(value)) + value
 
 
-def _block(entries: list[tuple[bytes, bytes]]) -> bytes:
-    """A LevelDB table block, no prefix compression, one restart point; + the 5-byte trailer (type 0, crc)."""
-    body = b"".join(_varint(0) + _varint(len(k)) + _varint(len(v)) + k + v for k, v in entries)
-    return body + struct.pack("<II", 0, 1) + b"\0" + b"\0\0\0\0"
+def _block(entries: list[tuple[bytes, bytes]], restart_every: int = 2, compression: int = 0) -> bytes:
+    """A LevelDB table block as TensorFlow writes it: each key shares its prefix with the previous one, a restart
+    point (a key written whole) every ``restart_every`` keys, then the restart offsets, their count and the 5-byte
+    trailer (compression type, crc)."""
+    body, restarts, previous = bytearray(), [], b""
+    for i, (key, value) in enumerate(entries):
+        shared = 0
+        if i % restart_every:
+            while shared < min(len(key), len(previous)) and key[shared] == previous[shared]:
+                shared += 1
+        else:
+            restarts.append(len(body))
+        body += _varint(shared) + _varint(len(key) - shared) + _varint(len(value)) + key[shared:] + value
+        previous = key
+    return bytes(body) + struct.pack(f"<{len(restarts)}II", *restarts, len(restarts)) + bytes([compression]) + b"\0" * 4
+
+
+def _entry(dtype: int, shape, shard: int, offset: int, size: int) -> bytes:
+    """A BundleEntryProto written as proto3 does: fields at zero left out (a dim of size 0 is an empty Dim)."""
+    dims = b"".join(_field(2, _field(1, d) if d else b"") for d in shape)
+    return (_field(1, dtype) if dtype else b"") + (_field(2, dims) if shape else b"") + \
+        b"".join(_field(n, v) for n, v in ((3, shard), (4, offset), (5, size)) if v)
+
+
+def write_bundle(prefix, variables: dict, shards: int = 1) -> None:
+    """The layout tf.train.Saver (V2) writes: PREFIX.index, a sorted table of BundleEntryProto (dtype, shape,
+    shard, offset, size), and PREFIX.data-SSSSS-of-NNNNN. ``variables``: name -> (TF dtype number, array or raw
+    bytes, shard)."""
+    data = [bytearray() for _ in range(shards)]
+    entries = [(b"", _field(1, shards))]  # the BundleHeaderProto: num_shards
+    for name in sorted(variables):
+        dtype, value, shard = variables[name]
+        raw = value if isinstance(value, bytes) else np.ascontiguousarray(value).tobytes()
+        shape = () if isinstance(value, bytes) else value.shape
+        entries.append((name.encode(), _entry(dtype, shape, shard, len(data[shard]), len(raw))))
+        data[shard] += raw
+    block = _block(entries)
+    index = _block([(entries[-1][0], _varint(0) + _varint(len(block) - 5))])
+    meta = _block([])
+    footer = _varint(len(block) + len(index)) + _varint(len(meta) - 5) + _varint(len(block)) + _varint(len(index) - 5)
+    Path(f"{prefix}.index").write_bytes(
+        block + index + meta + footer.ljust(40, b"\0") + struct.pack("<Q", 0xDB4775248B80FB57))
+    for i, raw in enumerate(data):
+        Path(f"{prefix}.data-{i:05d}-of-{shards:05d}").write_bytes(bytes(raw))
 
 
 def write_tf_bundle(prefix, tensors: dict) -> None:
-    """Write ``tensors`` (name -> float32 array) as PREFIX.index + PREFIX.data-00000-of-00001, the layout
-    tf.train.Saver (V2) writes: a sorted table of BundleEntryProto (dtype, shape, shard, offset, size)."""
-    data, entries = bytearray(), [(b"", _field(1, 1))]  # BundleHeaderProto: num_shards = 1
-    for name in sorted(tensors):
-        raw = np.ascontiguousarray(tensors[name], np.float32).tobytes()
-        shape = b"".join(_field(2, _field(1, d)) for d in tensors[name].shape)
-        entry = _field(1, 1) + _field(2, shape) + _field(3, 0) + _field(4, len(data)) + _field(5, len(raw))
-        entries.append((name.encode(), entry))
-        data += raw
-    data_block = _block(entries)
-    index_block = _block([(entries[-1][0], _varint(0) + _varint(len(data_block) - 5))])
-    meta_block = _block([])
-    meta_offset = len(data_block) + len(index_block)
-    footer = (_varint(meta_offset) + _varint(len(meta_block) - 5) + _varint(len(data_block))
-              + _varint(len(index_block) - 5))
-    footer = footer.ljust(40, b"\0") + struct.pack("<Q", 0xDB4775248B80FB57)
-    Path(f"{prefix}.index").write_bytes(data_block + index_block + meta_block + footer)
-    Path(f"{prefix}.data-00000-of-00001").write_bytes(bytes(data))
+    """``tensors`` (name -> array, written as float32, DT_FLOAT) in one shard, as White-box's checkpoint."""
+    write_bundle(prefix, {name: (1, np.asarray(t, np.float32), 0) for name, t in tensors.items()})
 
 
 def whitebox_variables(seed: int = 0) -> dict:

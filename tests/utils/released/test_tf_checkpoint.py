@@ -1,11 +1,10 @@
 """The TF-free tensor-bundle reader on bundles built by hand (tests/conftest.py writes the format from its
 description: a LevelDB table of BundleEntryProto + a raw data file), independent of TensorFlow."""
-import struct
 
 import numpy as np
 import pytest
 
-from tests.conftest import _field, _varint, whitebox_variables, write_tf_bundle
+from tests.conftest import _block, _field, _varint, whitebox_variables, write_bundle, write_tf_bundle
 from utils.errors import UserError
 from utils.released.convert import convert, find_prefix
 from utils.released.tf_checkpoint import _block_entries, _fields, read_checkpoint
@@ -47,50 +46,6 @@ def _fixed(number: int, raw: bytes) -> bytes:
     return _varint(number << 3 | (1 if len(raw) == 8 else 5)) + raw
 
 
-def _saver_block(entries, restart_every=2, compression=0) -> bytes:
-    """A LevelDB block as TensorFlow writes it: each key shares its prefix with the previous one, a restart point
-    (a key written whole) every ``restart_every`` keys, then the restart offsets, their count and the trailer."""
-    body, restarts, previous = bytearray(), [], b""
-    for i, (key, value) in enumerate(entries):
-        shared = 0
-        if i % restart_every:
-            while shared < min(len(key), len(previous)) and key[shared] == previous[shared]:
-                shared += 1
-        else:
-            restarts.append(len(body))
-        body += _varint(shared) + _varint(len(key) - shared) + _varint(len(value)) + key[shared:] + value
-        previous = key
-    return bytes(body) + struct.pack(f"<{len(restarts)}II", *restarts, len(restarts)) + bytes([compression]) + b"\0" * 4
-
-
-def _entry(dtype: int, shape, shard: int, offset: int, size: int) -> bytes:
-    """A BundleEntryProto written as proto3 does: fields at zero left out (a dim of size 0 is an empty Dim)."""
-    dims = b"".join(_field(2, _field(1, d) if d else b"") for d in shape)
-    fields = [(1, dtype), (3, shard), (4, offset), (5, size)]
-    return b"".join(_field(n, v) for n, v in fields[:1] if v) + (_field(2, dims) if shape else b"") + \
-        b"".join(_field(n, v) for n, v in fields[1:] if v)
-
-
-def _write_saver_bundle(prefix, variables, shards=2, compression=0):
-    """variables: name -> (dtype number, array or raw bytes, shard). Writes PREFIX.index and its data shards."""
-    data = [bytearray() for _ in range(shards)]
-    entries = [(b"", _field(1, shards))]
-    for name in sorted(variables):
-        dtype, value, shard = variables[name]
-        raw = value if isinstance(value, bytes) else np.ascontiguousarray(value).tobytes()
-        shape = () if isinstance(value, bytes) else value.shape
-        entries.append((name.encode(), _entry(dtype, shape, shard, len(data[shard]), len(raw))))
-        data[shard] += raw
-    block = _saver_block(entries, compression=compression)
-    index = _saver_block([(entries[-1][0], _varint(0) + _varint(len(block) - 5))])
-    meta = _saver_block([])
-    footer = _varint(len(block) + len(index)) + _varint(len(meta) - 5) + _varint(len(block)) + _varint(len(index) - 5)
-    prefix.with_name(prefix.name + ".index").write_bytes(
-        block + index + meta + footer.ljust(40, b"\0") + struct.pack("<Q", 0xDB4775248B80FB57))
-    for i, raw in enumerate(data):
-        prefix.with_name(f"{prefix.name}.data-{i:05d}-of-{shards:05d}").write_bytes(bytes(raw))
-
-
 def test_protobuf_fields_of_every_wire_type_the_reader_knows():
     message = (_field(1, 300) + _fixed(2, b"abcdefgh") + _field(3, b"xyz") + _fixed(4, b"1234") + _field(5, 7))
     assert list(_fields(message)) == [(1, 0, 300), (2, 1, b"abcdefgh"), (3, 2, b"xyz"), (4, 5, b"1234"), (5, 0, 7)]
@@ -112,7 +67,7 @@ def test_reads_a_bundle_laid_out_as_tensorflow_writes_it(tmp_path):
         "generator/empty": (1, np.zeros((0, 4), np.float32), 0),
         "global_step": (9, np.array(33999, np.int64), 1),
     }
-    _write_saver_bundle(tmp_path / "model-33999", variables)
+    write_bundle(tmp_path / "model-33999", variables, shards=2)
     got = read_checkpoint(tmp_path / "model-33999")
     skipped = {"generator/a_string", "generator/b_invalid"}
     assert set(got) == set(variables) - skipped
@@ -127,9 +82,9 @@ def test_block_entries_restore_shared_key_prefixes_and_refuse_compression():
     pairs = [(b"generator/Conv/biases", b"1"), (b"generator/Conv/weights", b"22"), (b"generator/Conv_1/b", b""),
              (b"generator/Conv_1/w", b"4444"), (b"generator/Conv_2/b", b"5"), (b"generator/Conv_2/w", b"66"),
              (b"y", b"7"), (b"z", b"")]
-    block = _saver_block(pairs, restart_every=2)
+    block = _block(pairs, restart_every=2)
     assert list(_block_entries(block + b"\0", 0, len(block) - 5)) == pairs
-    compressed = _saver_block(pairs, compression=1)
+    compressed = _block(pairs, compression=1)
     with pytest.raises(ValueError, match="^compressed checkpoint index blocks are not supported$"):
         list(_block_entries(compressed, 0, len(compressed) - 5))
 

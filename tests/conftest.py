@@ -187,6 +187,9 @@ class IRWriter:
             self.edges.append((src, lid, port))
         return lid, shape
 
+    def parameter(self, shape: tuple, element_type: str = "f32") -> tuple:
+        return self.layer("Parameter", [], shape, {"element_type": element_type, "shape": ",".join(map(str, shape))})
+
     def const(self, array: np.ndarray, dtype=None) -> tuple:
         array = np.ascontiguousarray(array, dtype or self.dtype)
         offset = len(self.blob)
@@ -249,7 +252,7 @@ def write_face_ir(G, xml_path, size: int = 32, dtype=np.float16, shared: bool = 
     """G (a FaceGenerator) as the OpenVINO export lays it out: BatchNorm folded into each conv as weight + Add,
     the shared residual block written once per application; ``shared=False`` perturbs the second application."""
     ir = IRWriter(dtype)
-    x = ir.layer("Parameter", [], (1, 3, size, size), {"element_type": "f16", "shape": f"1,3,{size},{size}"})
+    x = ir.parameter((1, 3, size, size), "f16")
 
     def down(block, x):
         s = block.conv_layer

@@ -186,7 +186,7 @@ def test_run_graph_is_a_general_interpreter_of_its_ops(tmp_path):
     ir = IRWriter(np.float32)
     rng = np.random.default_rng(0)
     w, b = rng.normal(size=(2, 3, 3, 3)).astype(np.float32), rng.normal(size=2).astype(np.float32)
-    x = ir.layer("Parameter", [], (1, 3, 9, 10), {"element_type": "f32", "shape": "1,3,9,10"})
+    x = ir.parameter((1, 3, 9, 10))
     y = ir.layer("Convolution", [x, ir.const(w)], (1, 2, 6, 5), {"strides": "1,2", "dilations": "2,1",
                                                                  "pads_begin": "0,1", "pads_end": "1,0"})
     y = ir.layer("Add", [y, ir.const(b.reshape(1, -1, 1, 1))], (1, 2, 6, 5))
@@ -208,12 +208,12 @@ def test_sixteen_convolutions_are_a_model_without_residual_blocks_and_seventeen_
     assert rebuilt.num_blocks == 0
     torch.testing.assert_close(rebuilt(x), G(x), atol=1e-5, rtol=0)
     ir = IRWriter(np.float32)
-    y = ir.layer("Parameter", [], (1, 3, 32, 32), {"element_type": "f32", "shape": "1,3,32,32"})
+    y = ir.parameter((1, 3, 32, 32))
     for i in range(17):
         y = ir.conv(y, np.zeros((4, 3 if i == 0 else 4, 3, 3)), np.zeros(4))
     ir.layer("Result", [y], y[1])
     refused(ir.write(tmp_path / "odd.xml"),
-                    r"17 convolutions; the face generator has 16 \+ 2 per residual block application")
+            r"17 convolutions; the face generator has 16 \+ 2 per residual block application")
 
 
 CONV = {"strides": "1,1", "dilations": "1,1", "pads_begin": "1,1", "pads_end": "1,1"}
@@ -222,11 +222,10 @@ CONV = {"strides": "1,1", "dilations": "1,1", "pads_begin": "1,1", "pads_end": "
 def one_convolution(tmp_path, case):
     """Parameter (layer 0), a weight (1), a Convolution (2), then what ``case`` puts around it, then a Result."""
     ir = IRWriter(np.float32)
-    x = ir.layer("Parameter", [], (1, 3, 8, 8), {"element_type": "f32", "shape": "1,3,8,8"})
+    x = ir.parameter((1, 3, 8, 8))
     weight = ir.const(np.zeros((4, 3, 3) if case == "3-d weight" else (4, 3, 3, 3)))
     conv = ir.layer("Convolution", [x, weight], (1, 4, 8, 8), CONV)
-    bias = {"bias per input channel": np.zeros(3), "3-d weight": np.zeros(4)}.get(
-        case, np.zeros((1, 4, 1, 1)))
+    bias = {"bias per input channel": np.zeros(3), "3-d weight": np.zeros(4)}.get(case, np.zeros((1, 4, 1, 1)))
     if case == "output unused":
         out = x
     elif case == "added to the input":
@@ -253,16 +252,15 @@ def test_a_convolution_needs_a_constant_bias_of_its_own_added_to_it(tmp_path, ca
 
 def test_a_convolution_whose_weight_is_computed_is_refused(tmp_path):
     ir = IRWriter(np.float32)
-    x = ir.layer("Parameter", [], (4, 4, 3, 3), {"element_type": "f32", "shape": "4,4,3,3"})
+    x = ir.parameter((4, 4, 3, 3))
     conv = ir.layer("Convolution", [x, x], (4, 4, 3, 3), CONV)
     ir.layer("Result", [ir.layer("Add", [conv, ir.const(np.zeros(4))], (4, 4, 3, 3))], (4, 4, 3, 3))
-    refused(ir.write(tmp_path / "w.xml"), "convolution 1 'l1': its weight is computed by a Parameter, "
-                                                   "not a constant")
+    refused(ir.write(tmp_path / "w.xml"), "convolution 1 'l1': its weight is computed by a Parameter, not a constant")
 
 
 def test_a_cycle_is_refused(tmp_path):
     ir = IRWriter(np.float32)
-    x = ir.layer("Parameter", [], (1, 3, 8, 8), {"element_type": "f32", "shape": "1,3,8,8"})
+    x = ir.parameter((1, 3, 8, 8))
     a = ir.layer("ReLU", [x], x[1])
     b = ir.layer("ReLU", [a], x[1])
     ir.layer("Result", [b], x[1])

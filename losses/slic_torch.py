@@ -61,9 +61,8 @@ def _grid(h: int, w: int, n_segments: int):
     _, sy, sx = regular_grid((1, h, w), n_segments)
     ys, xs = np.arange(h)[sy], np.arange(w)[sx]
     seeds = np.stack(np.meshgrid(ys, xs, indexing="ij"), -1).reshape(-1, 2).astype(np.float64)
-    _, wy, wx = regular_grid((1, h, w), len(seeds))
-    windows = tuple(int(s.step) if s.step is not None else 1 for s in (wy, wx))
-    return torch.from_numpy(seeds), windows, float(max(s.step if s.step is not None else 1 for s in (sy, sx)))
+    windows = tuple(int(s.step or 1) for s in regular_grid((1, h, w), len(seeds))[1:])  # no step: one seed
+    return torch.from_numpy(seeds), windows, float(max(int(s.step or 1) for s in (sy, sx)))
 
 
 def _windows(centres: torch.Tensor, spacing: int, size: int):

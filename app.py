@@ -14,7 +14,7 @@ import functools
 import tempfile
 from pathlib import Path
 
-from utils.options import SAVE_DIR  # torch-free: --help answers before gradio and torch are imported
+from utils.options import SAVE_DIR, add_pixel_limit_arg  # torch-free: --help answers before gradio and torch
 
 
 def parser() -> argparse.ArgumentParser:
@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max_side", type=int, default=1024, help="largest model input side a user may pick")
     p.add_argument("--max_upload_side", type=int, default=4096, help="uploads are shrunk to this first")
     p.add_argument("--queue_size", type=int, default=8, help="requests waiting at most; more are refused")
+    add_pixel_limit_arg(p)
     return p
 
 
@@ -55,9 +56,12 @@ def example_files() -> list[str]:
 
 class Demo:
     def __init__(self, opts):
+        from utils.image_io import pillow
+        from utils.options import max_pixels
         from utils.runtime import Precision, pick_device
 
-        self.opts, self.device = opts, pick_device(opts.device)
+        pillow()  # Gradio reads an upload's header with Pillow: our pixel limit, not Pillow's, must answer
+        self.opts, self.device, self.max_pixels = opts, pick_device(opts.device), max_pixels(opts)
         self.precision = Precision.choose(self.device, "auto", "auto", print)
 
     @functools.lru_cache(maxsize=4)
@@ -79,13 +83,17 @@ class Demo:
         import gradio as gr
 
         from utils.errors import UserError
-        from utils.image_io import BadImage, read_image, write_image
+        from utils.image_io import BadImage, TooManyPixels, read_image, write_image
         from utils.inference.cartoonise import Cartooniser, fit_size
 
         if not path:
             raise gr.Error("Upload a photo first.")
         try:
-            photo = read_image(path)
+            photo = read_image(path, self.max_pixels)
+        except TooManyPixels as e:
+            raise gr.Error(f"This image is too large: {e.width:,} × {e.height:,} pixels. Photos up to "
+                           f"{e.limit / 1e6:g} megapixels are taken (a phone photo is 12 to 50): shrink it and "
+                           f"try again.") from None
         except BadImage as e:
             raise gr.Error(f"Cannot read this file: {str(e).split(': ', 1)[-1]}") from None
         h, w = photo.shape[:2]
@@ -121,7 +129,9 @@ def build(opts):
                     "White-box model (better on scenes without a face). Both are CC BY-NC-SA 4.0 (their authors'): "
                     "non-commercial use only.")
         with gr.Row():
-            upload = gr.Image(type="filepath", sources=["upload", "webcam"], label="Photo", elem_id="photo")
+            # a file path, no image_mode: Gradio reads only the header, and read_image checks it before decoding
+            upload = gr.Image(type="filepath", image_mode=None, sources=["upload", "webcam"], label="Photo",
+                              elem_id="photo")
             with gr.Column():
                 model = gr.Dropdown(choices, value=choices[0], label="Model", allow_custom_value=False)
                 faces = gr.Checkbox(True, label="Faces: cartoonise each face from an aligned crop")

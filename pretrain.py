@@ -24,6 +24,7 @@ def pretrain(opts):
 
     from datasets.folder import ImageFolder, SkipReport, batches, workers_stopped_after
     from models.generator import Generator
+    from utils.options import max_pixels
     from utils.progress import progress
     from utils.provenance import provenance
     from utils.runtime import Precision, seed_everything
@@ -34,7 +35,9 @@ def pretrain(opts):
     d, device = distributed.setup(opts.device, opts.dist_timeout)
     write = tqdm.write if d.main else (lambda *_: None)
     seed_everything(opts.seed + d.rank)
-    photos = ImageFolder(opts.photo_dir, opts.image_size)
+    photos = ImageFolder(opts.photo_dir, opts.image_size, max_pixels=max_pixels(opts))
+    if photos.other_files and d.main:
+        write(f"{opts.photo_dir}: {photos.other_files}")
     G = Generator(opts.channel, opts.num_blocks).to(device)
     opt_G = torch.optim.Adam(G.parameters(), opts.lr, betas=(opts.beta1, opts.beta2))
     precision = Precision.choose(device, opts.precision, opts.channels_last, write if d.main else None)

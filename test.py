@@ -12,7 +12,14 @@ cartoon (1); --eval adds metrics.json (face metrics, stylisation measures, FID/K
 import argparse
 
 from utils.errors import UserError, cli
-from utils.options import CARTOON_DIR, PHOTO_DIR, add_checkpoint_args, add_precision_args
+from utils.options import (
+    CARTOON_DIR,
+    PHOTO_DIR,
+    add_checkpoint_args,
+    add_pixel_limit_arg,
+    add_precision_args,
+    check_pixel_limit,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
                    help="onnx: ONNX Runtime on the exported graph (CPU, fp32; faster than PyTorch fp32 on CPU, "
                         "see bench)")
+    add_pixel_limit_arg(p)
     p.add_argument("--eval", action="store_true", help="write metrics.json (face metrics, FID/KID)")
     p.add_argument("--cartoon_dir", default=CARTOON_DIR, help="cartoon set for FID/KID with --eval")
     p.add_argument("--inception_weights", default=None, help="Inception-v3 state dict for FID/KID")
@@ -54,6 +62,7 @@ def check(p, opts):
         p.error(f"--face_size {opts.face_size}: must be a multiple of 4 and at least 16")
     if opts.num < 0:
         p.error(f"--num {opts.num}: must not be negative")
+    check_pixel_limit(p, opts)
     return opts
 
 
@@ -69,6 +78,7 @@ def main(argv=None):
     from utils.image_io import BadImage, contact_sheet, read_image, with_caption, write_image
     from utils.inference.cartoonise import Cartooniser, caveat, resolve_checkpoint
     from utils.inference.files import inputs, output_folder, plural
+    from utils.options import max_pixels
     from utils.progress import progress
     from utils.runtime import Precision, pick_device
 
@@ -93,13 +103,15 @@ def main(argv=None):
         from utils.inference.faces import FaceCartooniser
         cartoonise = FaceCartooniser(cartoonise, FaceLandmarks(opts.predictor), opts.face_size)
     out_dir = output_folder(opts, tag)
-    files, root, video = inputs(opts)
+    files, root, video, not_images = inputs(opts)
+    if not_images:
+        print(not_images)
     if video is not None:
         from utils.inference.video import cartoonise_video
         if opts.align:  # faces followed from frame to frame: their crops do not jitter
             from utils.faces.track import FaceTrack
             cartoonise.track = FaceTrack()
-        print(f"cartoon video: {cartoonise_video(video, out_dir, cartoonise)}")
+        print(f"cartoon video: {cartoonise_video(video, out_dir, cartoonise, max_pixels(opts))}")
         if cartoonise.report():
             print(cartoonise.report())
         return
@@ -109,7 +121,7 @@ def main(argv=None):
         chunk, images = [], []
         for f in files[k:k + opts.batch_size]:
             try:
-                images.append(read_image(f))
+                images.append(read_image(f, max_pixels(opts)))
                 chunk.append(f)
             except BadImage as e:
                 skipped.append(str(e))

@@ -30,6 +30,7 @@ def train(opts):
     from losses.weights import LossWeights
     from models.discriminator import PatchDiscriminator
     from models.vgg import build_vgg
+    from utils.options import max_pixels
     from utils.progress import progress
     from utils.provenance import provenance
     from utils.runtime import Precision, seed_everything
@@ -43,8 +44,11 @@ def train(opts):
     d, device = distributed.setup(opts.device, opts.dist_timeout)
     write = tqdm.write if d.main else (lambda *_: None)
     seed_everything(opts.seed + d.rank)
-    photos = ImageFolder(opts.photo_dir, opts.image_size)
-    cartoons = ImageFolder(opts.cartoon_dir, opts.image_size)
+    photos = ImageFolder(opts.photo_dir, opts.image_size, max_pixels=max_pixels(opts))
+    cartoons = ImageFolder(opts.cartoon_dir, opts.image_size, max_pixels=max_pixels(opts))
+    for folder in (photos, cartoons):
+        if folder.other_files and d.main:
+            write(f"{folder.root}: {folder.other_files}")
     precision = Precision.choose(device, opts.precision, opts.channels_last, write if d.main else None)
     G, origin = initial_generator(opts, write)
     if opts.image_size % G.size_multiple:
@@ -61,7 +65,8 @@ def train(opts):
     if weights.anchor > 0:
         nets.anchor = precision.layout(anchor_generator(opts, write).to(device))
 
-    held_out = HeldOut(opts.eval_dir, opts.eval_num, opts.predictor, write=write) if opts.eval_dir and d.main else None
+    held_out = (HeldOut(opts.eval_dir, opts.eval_num, opts.predictor, write=write, max_pixels=max_pixels(opts))
+                if opts.eval_dir and d.main else None)
 
     with Run(opts, prefix, write=write, writes=d.main, provenance=provenance(device)) as run:
         start = run.resume("train", nets.parts(), precision, d)

@@ -1,6 +1,7 @@
 """An unpaired image folder and an infinite, step-based, resumable sampler over it."""
 import contextlib
 import sys
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -9,39 +10,50 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from utils.errors import UserError
-from utils.image_io import BadImage, list_images, read_image, resize_crop, resize_crop_points, to_tensor
+from utils.image_io import (
+    MAX_PIXELS,
+    BadImage,
+    list_images,
+    read_image,
+    resize_crop,
+    resize_crop_points,
+    skipped_line,
+    to_tensor,
+)
 from utils.faces.layout import flip_points
 from utils.runtime import helper_process
-
-
 
 
 class ImageFolder(Dataset):
     """Every image under ``root`` (recursive, sorted), as (3, size, size) tensors in [-1, 1].
 
     Indexed by ``(index, flip)`` pairs from InfiniteSampler (or a plain index). A file that cannot be decoded
-    is replaced by the next readable one; its path is returned in ``"skipped"`` so the training loop can warn
-    once per file and count them (this works across DataLoader worker processes).
+    (or declares more than ``max_pixels`` pixels) is replaced by the next readable one; its path is returned in
+    ``"skipped"`` so the training loop can warn once per file and count them (this works across DataLoader
+    worker processes). ``other_files`` counts the folder's files that are not images, by reason ('' if none).
 
     With ``landmarks`` (a LandmarkCache of this folder), items also carry ``"points"``: the 68 landmarks moved
     by the same resize, crop and flip as the pixels (flips swap left/right points), NaN when there is no face.
     """
 
-    def __init__(self, root, size: int, landmarks=None):
+    def __init__(self, root, size: int, landmarks=None, max_pixels: int = MAX_PIXELS):
         self.root = Path(root)
         if not self.root.is_dir():
             raise UserError(f"{self.root}: folder not found (pass your images with --photo_dir / --cartoon_dir)")
-        self.files = list_images(self.root)
+        others = Counter()
+        self.files = list_images(self.root, others)
+        self.other_files = skipped_line(others)
         if not self.files:
-            raise UserError(f"{self.root}: no images found (looked for .jpg .jpeg .png .bmp .webp .tif)")
-        self.size, self.landmarks = size, landmarks
+            raise UserError(f"{self.root}: no images found (looked for .jpg .jpeg .png .bmp .webp .tif .heic "
+                            f".avif .gif{'; ' + self.other_files if others else ''})")
+        self.size, self.landmarks, self.max_pixels = size, landmarks, max_pixels
         self._first_readable()
 
     def _first_readable(self) -> None:
         """Fail early, with one line, when no file in the folder decodes (normally reads exactly one file)."""
         for path in self.files:
             try:
-                read_image(path)
+                read_image(path, self.max_pixels)
                 return
             except BadImage:
                 continue
@@ -56,7 +68,7 @@ class ImageFolder(Dataset):
         for k in range(len(self.files)):
             i = (index + k) % len(self.files)
             try:
-                return read_image(self.files[i]), i, skipped
+                return read_image(self.files[i], self.max_pixels), i, skipped
             except BadImage as e:
                 skipped.append(str(e))
         raise UserError(f"{self.root}: no readable image left")

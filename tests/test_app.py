@@ -105,6 +105,19 @@ def test_huge_upload_is_shrunk_not_fatal(app, tmp_path):
     assert read_image(after).shape == (2048, 4096, 3) and "shrunk from 9000×4500 to 4096×2048" in info
 
 
+def test_pixel_bomb_upload_is_refused_in_the_users_words(app, astronaut, tmp_path):
+    """Gradio reads only the header (a file path, no image mode); the app's limit answers, not Pillow's generic
+    refusal ("Could not preprocess input component")."""
+    from gradio_client.exceptions import AppError
+
+    from tests.pixel_bombs import png_bomb
+
+    client = gradio_client.Client(app, verbose=False)
+    with pytest.raises(AppError, match="This image is too large: 30,000 × 30,000 pixels. Photos up to 50 megapixels"):
+        call(client, png_bomb(tmp_path / "bomb.png"))
+    assert read_image(call(client, astronaut, faces=False)[1]).shape == (512, 512, 3)
+
+
 def test_in_a_real_browser_upload_click_and_see_the_cartoon(app, astronaut, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec

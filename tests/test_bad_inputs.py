@@ -1,8 +1,7 @@
 """Every entry point against bad input: one line naming the thing, exit status 2 where the run cannot go on,
 skips counted where it can, and files saved before untouched."""
 import os
-import struct
-import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,16 +13,11 @@ import test as test_script
 import train
 import utils.faces.prepare as prepare_faces
 import utils.inference.export as export
+from tests.pixel_bombs import png_header_only
 from utils.checkpoint import save_checkpoint
 from utils.image_io import read_image
 
-
-def huge_png_header(path, side=100_000):
-    """A valid PNG signature and IHDR declaring side × side pixels, with no image data behind it."""
-    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(  # noqa: E731
-        ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+REPO = Path(__file__).resolve().parents[1]
 
 
 def write_bad_files(d):
@@ -33,7 +27,7 @@ def write_bad_files(d):
     (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(200))
     (d / "text.jpg").write_text("hello")
     (d / "empty.png").write_bytes(b"")
-    huge_png_header(d / "huge.png")
+    png_header_only(d / "huge.png")
     return 5
 
 
@@ -201,3 +195,74 @@ def test_unreadable_permissions_are_skipped_with_the_reason(tmp_path, monkeypatc
     monkeypatch.setattr(utils.image_io.np, "fromfile", refuse)
     with pytest.raises(BadImage, match="locked.png: cannot read \\(Permission denied\\)"):
         read_image(tmp_path / "locked.png")
+
+
+@pytest.fixture
+def phone_folder(tmp_path):
+    """What a phone and the web leave in a folder: a 30,000² PNG bomb (0.9 MB), an iPhone HEIC, an animated GIF,
+    ordinary photos and a note. Returns (folder, names of the images that must be cartoonised)."""
+    from tests.pixel_bombs import png_bomb
+    from utils.image_io import pillow, skimage_photo
+
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    png_bomb(folder / "bomb.png")
+    pillow()
+    Image.fromarray(skimage_photo("astronaut")[::4, ::4]).save(folder / "IMG_0001.heic")
+    frames = [Image.fromarray(skimage_photo(n)[:96, :128]) for n in ("chelsea", "coffee")]
+    frames[0].save(folder / "loop.gif", save_all=True, append_images=frames[1:])
+    cv2.imwrite(str(folder / "photo.jpg"), skimage_photo("coffee")[::4, ::4, ::-1])
+    cv2.imwrite(str(folder / "scan.png"), skimage_photo("camera")[::4, ::4])
+    (folder / "notes.txt").write_text("not an image")
+    return folder, ["IMG_0001", "loop", "photo", "scan"]
+
+
+def test_test_script_on_a_phone_folder_skips_the_bomb_in_one_line_within_3_gb(phone_folder, trained_checkpoint,
+                                                                             tmp_path):
+    """The issue's case: the PNG bomb used to be decoded (OpenCV allows 2³⁰ pixels) and killed the whole batch."""
+    import resource
+    import subprocess
+    import sys
+
+    folder, names = phone_folder
+    code = ("import resource, runpy, sys; sys.argv = ['test.py'] + sys.argv[1:]\n"
+            "try:\n    runpy.run_path('test.py', run_name='__main__')\nfinally:\n"
+            "    print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, "--checkpoint", str(trained_checkpoint), "--input",
+                           str(folder), "--out", str(tmp_path / "r"), "--device", "cpu", "--align"],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert f"skipped {folder / 'bomb.png'}: 30000×30000 pixels (900 megapixels) is over the limit of 50 megapixels" \
+           in done.stdout
+    assert "1 other file skipped: 1 × .txt (not an image format)" in done.stdout
+    assert sorted(p.stem for p in (tmp_path / "r" / "cartoon").iterdir()) == names
+    peak_gb = int(done.stderr.split("peak_kb ")[-1]) / 2**20
+    assert peak_gb < 3, f"peak {peak_gb:.2f} GB"
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20 < 3
+
+
+def test_training_on_a_phone_folder_skips_the_bomb_and_trains(phone_folder, cartoon_dir, vgg_file, trained_checkpoint,
+                                                              tmp_path, capsys):
+    folder, names = phone_folder
+    train.main(["--photo_dir", str(folder), "--cartoon_dir", str(cartoon_dir), "--vgg_weights", str(vgg_file),
+                "--pretrained", str(trained_checkpoint),
+                "--batch_size", "4", "--image_size", "32", "--channel", "8", "--num_blocks", "1", "--total_iter",
+                "2", "--save_dir", str(tmp_path / "ck"), "--log_dir", str(tmp_path / "logs"), "--workers", "0",
+                "--device", "cpu", "--superpixel_workers", "0", "--w5", "0", "--model_version", "1"])
+    out = capsys.readouterr().out
+    # 2 steps × 4 draw all 5 images once (each epoch is a permutation), so the bomb is met and skipped
+    assert f"warning: skipped {folder / 'bomb.png'}: 30000×30000 pixels" in out
+    assert "1 unreadable file(s) skipped" in out and f"{folder}: 1 other file skipped: 1 × .txt" in out
+    assert (tmp_path / "ck" / "gen1_batch_2.pth").is_file()
+
+
+def test_pixel_limit_flag_is_checked_and_applies(env, capsys):
+    root, ckpt = env["root"], env["ck"] / "gen1_batch_1.pth"
+    cv2.imwrite(str(root / "big.png"), np.zeros((100, 100, 3), np.uint8))
+    expect_error(capsys, lambda: test_script.main(["--checkpoint", str(ckpt), "--input", str(root / "big.png"),
+                                                   "--max_megapixels", "0.005", "--out", str(root / "o")]),
+                 "no readable images")
+    expect_error(capsys, lambda: test_script.main(["--checkpoint", str(ckpt), "--max_megapixels", "0"]),
+                 "--max_megapixels 0.0: must be above 0")
+    expect_error(capsys, lambda: train.main([*env["train"], "--max_megapixels", "-1"]),
+                 "--max_megapixels -1.0: must be above 0")

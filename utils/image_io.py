@@ -1,31 +1,106 @@
 """Reading, converting and writing images. Arrays are RGB uint8 (H, W, 3); tensors are (3, H, W) in [-1, 1]."""
+import io
 import os
+import warnings
+from collections import Counter
+from functools import cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".gif"}
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
+MAX_PIXELS = 50_000_000  # no phone or camera photo comes near it; a 30,000² PNG bomb of 0.9 MB is 900 megapixels
+OPENCV_FORMATS = {"JPEG", "PNG", "BMP", "WEBP", "TIFF"}  # decoded by OpenCV (the others by Pillow, first frame)
 
 
 class BadImage(ValueError):
     """An image file that cannot be decoded; the message says why."""
 
 
-def list_images(root) -> list[Path]:
-    """Every image under ``root`` (recursive, common extensions, case-insensitive), sorted."""
+class TooManyPixels(BadImage):
+    """An image whose header declares more pixels than the limit: refused before any pixel is decoded."""
+
+    def __init__(self, path, width: int, height: int, limit: int):
+        self.width, self.height, self.limit = width, height, limit
+        super().__init__(f"{path}: {width}×{height} pixels ({megapixels(width * height)} megapixels) is over the "
+                         f"limit of {megapixels(limit)} megapixels (--max_megapixels)")
+
+
+def megapixels(pixels: int) -> str:
+    """900 for 900,000,000 pixels, 0.0768 for 76,800: three significant digits, thousands separated."""
+    return f"{pixels / 1e6:,.0f}" if pixels >= 1e8 else f"{pixels / 1e6:.3g}"
+
+
+def list_images(root, skipped: Counter | None = None) -> list[Path]:
+    """Every image under ``root`` (recursive, IMAGE_EXTS, case-insensitive), sorted. Other files are counted in
+    ``skipped`` by reason (``skipped_line`` says them in one line)."""
     root = Path(root)
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    images = []
+    for p in root.rglob("*"):
+        if not p.is_file():
+            continue
+        suffix = p.suffix.lower()
+        if suffix in IMAGE_EXTS:
+            images.append(p)
+        elif skipped is not None:
+            skipped[listing_reason(p.name, suffix)] += 1
+    return sorted(images)
 
 
-def read_image(path) -> np.ndarray:
-    """Decode any common image to RGB uint8.
+def listing_reason(name: str, suffix: str) -> str:
+    if name.startswith("."):
+        return "hidden"
+    if suffix in VIDEO_EXTS:
+        return f"{suffix} (a video: give it alone to --input)"
+    return f"{suffix or 'no extension'} (not an image format)"
 
+
+def skipped_line(skipped: Counter) -> str:
+    """'3 other files skipped: 2 × .txt (not an image format), 1 × hidden', or '' when none were."""
+    if not skipped:
+        return ""
+    total = sum(skipped.values())
+    kinds = ", ".join(f"{n} × {reason}" for reason, n in skipped.most_common())
+    return f"{total} other file{'' if total == 1 else 's'} skipped: {kinds}"
+
+
+@cache
+def pillow():
+    """Pillow, set up once: HEIC/HEIF through pillow-heif, and its decompression-bomb check off, because
+    ``read_image`` checks the header against its own, lower limit before any decoding (Pillow's check raises
+    before it says the size, and only above 179 megapixels)."""
+    from PIL import Image
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    Image.MAX_IMAGE_PIXELS = None
+    return Image
+
+
+def image_header(data: bytes):
+    """The Pillow image of ``data`` with only its header read (format, size, frames): no pixel is decoded.
+    None when Pillow knows no such format."""
+    Image = pillow()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a damaged header's warnings: the reader's one line says it
+            return Image.open(io.BytesIO(data))
+    except Exception:  # Pillow raises many types on a damaged header (syntax, struct, value, EOF, OS errors)
+        return None
+
+
+def read_image(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode any common image to RGB uint8: JPEG, PNG, BMP, WebP, TIFF, HEIC/HEIF (phone photos), AVIF, and the
+    first frame of a GIF or an animated WebP.
+
+    The header is read first: more than ``max_pixels`` pixels is refused before decoding (TooManyPixels).
     OpenCV's IMREAD_COLOR applies the EXIF orientation and converts grayscale, RGBA (alpha dropped), CMYK and
-    16-bit files to 8-bit, 3 channels. A truncated JPEG decodes to a grey-filled image in OpenCV, so a JPEG
-    without its end-of-image marker is rejected here.
+    16-bit files to 8-bit, 3 channels; formats OpenCV does not read go through Pillow, orientation applied the
+    same way. A truncated JPEG decodes to a grey-filled image in OpenCV, so a JPEG without its end-of-image marker
+    is rejected here.
     """
     try:
         data = np.fromfile(path, dtype=np.uint8)
@@ -36,13 +111,38 @@ def read_image(path) -> np.ndarray:
     is_jpeg = data.size >= 2 and data[0] == 0xFF and data[1] == 0xD8
     if is_jpeg and b"\xff\xd9" not in data[-64:].tobytes():
         raise BadImage(f"{path}: truncated JPEG (no end-of-image marker)")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if image is None:
+    header = image_header(data.tobytes())
+    if header is None:
         raise BadImage(f"{path}: not a decodable image")
+    w, h = header.size
+    if w * h > max_pixels:
+        raise TooManyPixels(path, w, h, max_pixels)
+    image = None
+    if header.format in OPENCV_FORMATS and not getattr(header, "is_animated", False):
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        return _pillow_rgb(header, path)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def read_images(files, limit: int | None = None) -> tuple[list[np.ndarray], list[str]]:
+def _pillow_rgb(header, path) -> np.ndarray:
+    """The first frame of an opened Pillow image, upright (EXIF orientation applied), as RGB uint8."""
+    from PIL import ImageOps
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            header.seek(0)
+            frame = ImageOps.exif_transpose(header)
+            rgb = np.array(frame.convert("RGB"))  # a writable copy (torch refuses read-only arrays)
+    except Exception:  # Pillow's decoders raise OSError, ValueError, SyntaxError, EOFError... on damaged data
+        raise BadImage(f"{path}: not a decodable image") from None
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or 0 in rgb.shape:
+        raise BadImage(f"{path}: not a decodable image")
+    return rgb
+
+
+def read_images(files, limit: int | None = None, max_pixels: int = MAX_PIXELS) -> tuple[list[np.ndarray], list[str]]:
     """The readable images of ``files`` in their order (the first ``limit`` of them), and the one-line reason of
     each file skipped on the way."""
     images, skipped = [], []
@@ -50,7 +150,7 @@ def read_images(files, limit: int | None = None) -> tuple[list[np.ndarray], list
         if limit is not None and len(images) == limit:
             break
         try:
-            images.append(read_image(f))
+            images.append(read_image(f, max_pixels))
         except BadImage as e:
             skipped.append(str(e))
     return images, skipped

@@ -22,6 +22,24 @@ def add_precision_args(p: argparse.ArgumentParser) -> None:
                    help="NHWC memory layout (auto: on CUDA and with native-bf16 CPUs, off elsewhere)")
 
 
+def add_pixel_limit_arg(p: argparse.ArgumentParser) -> None:
+    """--max_megapixels: every image and video frame read is checked against it from its header, before decoding
+    (utils.image_io.MAX_PIXELS is the default)."""
+    p.add_argument("--max_megapixels", type=float, default=50.0,
+                   help="larger images are skipped (and counted) before decoding: a few-kB PNG can declare "
+                        "gigapixels")
+
+
+def max_pixels(opts) -> int:
+    """The pixel limit a run's options set (options saved before the flag existed: the default)."""
+    return round(getattr(opts, "max_megapixels", 50.0) * 1e6)
+
+
+def check_pixel_limit(p: argparse.ArgumentParser, opts) -> None:
+    if not opts.max_megapixels > 0:
+        p.error(f"--max_megapixels {opts.max_megapixels}: must be above 0")
+
+
 def add_checkpoint_args(p) -> None:
     """The flags that name a generator (test.py, utils.inference.export)."""
     p.add_argument("--model", default=None,

@@ -69,3 +69,78 @@ def test_read_images_keeps_order_stops_at_the_limit_and_says_why_it_skipped(tmp_
     assert len(images) == 2 and skipped == [f"{tmp_path / 'b.png'}: empty file"]  # d.png never read
     images, skipped = read_images(files)
     assert len(images) == 3 and len(skipped) == 1
+
+
+# ---- what phones and the web send: HEIC, AVIF, GIF, animated WebP; pixel bombs refused from the header -------
+
+def _photo(h=48, w=64) -> np.ndarray:
+    """A smooth colour gradient (lossy codecs keep it to a few levels)."""
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 255 // (w - 1), y * 255 // (h - 1), np.full_like(x, 90)], -1).astype(np.uint8)
+
+
+@pytest.mark.parametrize("suffix", [".heic", ".avif"])
+def test_phone_formats_decode_to_their_pixels(tmp_path, suffix):
+    from PIL import Image
+
+    from utils.image_io import pillow, read_image
+
+    pillow()  # registers pillow-heif's HEIF writer and reader
+    path = tmp_path / f"phone{suffix}"
+    Image.fromarray(_photo()).save(path, quality=95)
+    assert path.read_bytes()[4:8] == b"ftyp"  # an ISO-BMFF (HEIF family) file, as phones write
+    got = read_image(path)
+    assert got.shape == (48, 64, 3) and got.dtype == np.uint8
+    assert np.abs(got.astype(int) - _photo()).mean() < 4
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".webp"])
+def test_animations_give_their_first_frame(tmp_path, suffix):
+    from PIL import Image
+
+    from utils.image_io import read_image
+
+    frames = [Image.fromarray(np.full((20, 30, 3), v, np.uint8)) for v in (40, 200, 120)]
+    path = tmp_path / f"anim{suffix}"
+    frames[0].save(path, save_all=True, append_images=frames[1:], **({"lossless": True} if suffix == ".webp" else {}))
+    assert Image.open(path).n_frames == 3
+    got = read_image(path)
+    assert got.shape == (20, 30, 3) and (got == 40).all()
+
+
+def test_a_pixel_bomb_is_refused_from_its_header(tmp_path):
+    from tests.pixel_bombs import png_header_only
+    from utils.image_io import BadImage, TooManyPixels, read_image
+
+    path = png_header_only(tmp_path / "bomb.png", side=30_000)  # 57 bytes; no pixel data at all
+    with pytest.raises(TooManyPixels) as e:
+        read_image(path)
+    assert str(e.value) == (f"{path}: 30000×30000 pixels (900 megapixels) is over the limit of 50 megapixels "
+                            f"(--max_megapixels)")
+    assert (e.value.width, e.value.height, e.value.limit) == (30_000, 30_000, 50_000_000)
+    assert isinstance(e.value, BadImage)  # every reader that skips unreadable files skips it the same way
+
+
+def test_the_pixel_limit_is_width_times_height(tmp_path):
+    from utils.image_io import TooManyPixels, read_image
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((50, 80, 3), np.uint8))  # 4,000 pixels
+    assert read_image(tmp_path / "a.png", max_pixels=4000).shape == (50, 80, 3)
+    with pytest.raises(TooManyPixels, match="80×50 pixels .* limit of 0.004 megapixels"):
+        read_image(tmp_path / "a.png", max_pixels=3999)
+
+
+def test_listing_counts_the_files_it_skips_by_reason(tmp_path):
+    from collections import Counter
+
+    from utils.image_io import skipped_line
+
+    for name in ("a.jpg", "b.heic", "c.GIF", "n1.txt", "sub/n2.txt", "clip.mp4", ".DS_Store", "README"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    skipped = Counter()
+    assert [p.name for p in list_images(tmp_path, skipped)] == ["a.jpg", "b.heic", "c.GIF"]
+    assert skipped == {".txt (not an image format)": 2, ".mp4 (a video: give it alone to --input)": 1,
+                       "hidden": 1, "no extension (not an image format)": 1}
+    assert skipped_line(skipped).startswith("5 other files skipped: 2 × .txt (not an image format), ")
+    assert skipped_line(Counter()) == ""

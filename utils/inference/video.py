@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from utils.errors import UserError
+from utils.image_io import MAX_PIXELS, megapixels
 from utils.progress import progress
 
 CRF = 18  # x264's constant quality: visually lossless for cartoons; 23 is x264's default
@@ -27,7 +28,10 @@ def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
-def cartoonise_video(path: Path, out_dir: Path, cartoonise, crf: int = CRF) -> Path:
+def cartoonise_video(path: Path, out_dir: Path, cartoonise, max_pixels: int = MAX_PIXELS,
+                     crf: int = CRF) -> Path:
+    """Cartoonise every frame of ``path`` into {out_dir}/{stem}_cartoon.mp4. A frame size over ``max_pixels``
+    (read from the stream's header, before any frame is decoded) is refused in one line."""
     import av  # here: only videos need it
 
     out = Path(out_dir) / f"{Path(path).stem}_cartoon.mp4"
@@ -39,6 +43,10 @@ def cartoonise_video(path: Path, out_dir: Path, cartoonise, crf: int = CRF) -> P
         if not source.streams.video:
             raise UserError(f"{path}: holds no video stream")
         video = source.streams.video[0]
+        w, h = video.codec_context.width, video.codec_context.height
+        if w * h > max_pixels:
+            raise UserError(f"{path}: frames of {w}×{h} pixels ({megapixels(w * h)} megapixels) are over the limit "
+                            f"of {megapixels(max_pixels)} megapixels (--max_megapixels)")
         audio = source.streams.audio[0] if source.streams.audio else None
         video.thread_type = "AUTO"
         total = video.frames or None

@@ -6,14 +6,15 @@ import cv2
 import numpy as np
 
 from utils.errors import UserError
-from utils.image_io import list_images, read_images
+from utils.image_io import MAX_PIXELS, list_images, read_images
 from utils.inference.cartoonise import Cartooniser
 from utils.inference.evaluate import measures
 
 
 class HeldOut:
-    def __init__(self, folder, num: int = 32, predictor: str | None = None, max_side: int = 256, write=print):
-        self.photos, unreadable = read_images(list_images(folder), num)
+    def __init__(self, folder, num: int = 32, predictor: str | None = None, max_side: int = 256, write=print,
+                 max_pixels: int = MAX_PIXELS):
+        self.photos, unreadable = read_images(list_images(folder), num, max_pixels)
         skipped = len(unreadable)
         if not self.photos:
             raise UserError(f"{folder}: no readable held-out photos for --eval_dir ({skipped} unreadable)")

@@ -5,7 +5,16 @@ import json
 import os
 
 from losses.weights import DEFAULTS, FLAGS, HELP
-from utils.options import CARTOON_DIR, LOG_DIR, PHOTO_DIR, SAVE_DIR, add_precision_args, spare_cores
+from utils.options import (
+    CARTOON_DIR,
+    LOG_DIR,
+    PHOTO_DIR,
+    SAVE_DIR,
+    add_pixel_limit_arg,
+    add_precision_args,
+    check_pixel_limit,
+    spare_cores,
+)
 
 
 def _training_parser(description: str, total_iter: int, lr_flag: str) -> argparse.ArgumentParser:
@@ -38,6 +47,7 @@ def _training_parser(description: str, total_iter: int, lr_flag: str) -> argpars
                    help="stop after this many non-finite steps in a row (each one is skipped)")
     p.add_argument("--dist_timeout", type=float, default=10.0,
                    help="minutes a distributed process waits for the others before failing")
+    add_pixel_limit_arg(p)
     p.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the resolved options and exit")
     return p
 
@@ -119,6 +129,7 @@ def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace)
         p.error(f"--landmark_threshold {opts.landmark_threshold}: must not be negative")
     if getattr(opts, "train_d_times", 1) < 1:
         p.error(f"--train_d_times {opts.train_d_times}: must be at least 1")
+    check_pixel_limit(p, opts)
     return opts
 
 

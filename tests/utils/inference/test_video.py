@@ -31,6 +31,17 @@ def moving_face(n: int, step: float = 2.0, size=(240, 320)) -> list[np.ndarray]:
     return frames
 
 
+def test_frames_over_the_pixel_limit_are_refused_before_decoding(tmp_path):
+    from utils.errors import UserError
+
+    clip = write_clip(tmp_path / "clip.mp4", moving_face(3), fps=10)
+    with pytest.raises(UserError, match=r"clip.mp4: frames of 320×240 pixels \(0.0768 megapixels\) are over the "
+                                        r"limit of 0.0768 megapixels \(--max_megapixels\)$"):
+        cartoonise_video(clip, tmp_path / "out", Negative(), max_pixels=320 * 240 - 1)
+    assert not (tmp_path / "out").exists()
+    assert cartoonise_video(clip, tmp_path / "out", Negative(), max_pixels=320 * 240).is_file()
+
+
 def test_the_audio_track_is_copied_and_the_video_is_h264(tmp_path):
     clip = write_clip(tmp_path / "clip.mp4", moving_face(20), fps=10)
     out = cartoonise_video(clip, tmp_path / "out", Negative())

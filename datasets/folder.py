@@ -1,6 +1,8 @@
 """An unpaired image folder and an infinite, step-based, resumable sampler over it."""
 import contextlib
+import signal
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from utils.errors import UserError
+from utils.errors import HelperDied, UserError
 from utils.image_io import (
     MAX_PIXELS,
     BadImage,
@@ -119,7 +121,7 @@ class InfiniteSampler(Sampler):
 
 
 def batches(dataset: Dataset, batch_size: int, seed: int, start_step: int = 0, workers: int = 0,
-            flip: bool = True, rank: int = 0, world: int = 1, pin_memory: bool = False):
+            flip: bool = True, rank: int = 0, world: int = 1, pin_memory: bool = False) -> "Batches":
     """An endless iterator of batches built once (never ``next(iter(loader))`` per step), starting at a step."""
     if batch_size > len(dataset):
         print(f"warning: --batch_size {batch_size} is larger than the {len(dataset)} images of "
@@ -132,7 +134,39 @@ def batches(dataset: Dataset, batch_size: int, seed: int, start_step: int = 0, w
                         pin_memory=pin_memory, persistent_workers=workers > 0, worker_init_fn=helper_process,
                         prefetch_factor=4 if workers > 0 else None,
                         generator=torch.Generator().manual_seed(seed))  # leaves the global RNG untouched
-    return iter(loader)
+    return Batches(iter(loader))
+
+
+class Batches:
+    """DataLoader's iterator, with a dead worker process (killed for memory, or by a person) raised as HelperDied
+    when the next batch is asked for, and ``close()`` to stop the workers.
+
+    DataLoader installs a SIGCHLD handler that raises its error wherever the main process happens to be (in the
+    middle of an optimiser step, or of a checkpoint's write). It is put back to the default here, so a worker's
+    death is found at ``next`` (DataLoader's queue polls every 5 s and checks its workers), between two steps,
+    where the run can save the last complete one."""
+
+    def __init__(self, iterator):
+        self.iterator = iterator
+        if getattr(iterator, "_workers", None) and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return next(self.iterator)
+        except RuntimeError as e:
+            if "DataLoader worker" not in str(e):
+                raise
+            raise HelperDied(f"a data-loading helper process died: {str(e).splitlines()[0]}") from None
+
+    def close(self) -> None:
+        """Stop the worker processes (none with workers=0)."""
+        stop = getattr(self.iterator, "_shutdown_workers", None)
+        if stop is not None:
+            stop()
 
 
 @contextlib.contextmanager
@@ -145,9 +179,7 @@ def workers_stopped_after(*iterators):
         yield
     finally:
         for iterator in iterators:
-            stop = getattr(iterator, "_shutdown_workers", None)  # absent with workers=0: nothing to stop
-            if stop is not None:
-                stop()
+            iterator.close()
 
 
 class SkipReport:

@@ -5,6 +5,7 @@ Images are (H, W, 3) float arrays in G's range [-1, 1], passed to the segmentati
 """
 import concurrent.futures as cf
 import multiprocessing as mp
+import signal
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ from scipy import ndimage
 from skimage import color, segmentation
 
 from losses.slic_torch import slic_superpixel_torch
+from utils.errors import HelperDied
 from utils.runtime import helper_process
 
 SEGMENTS = 200
@@ -163,8 +165,29 @@ class Superpixels:
         if self.pool is None:
             arrays = [_one(j) for j in jobs]
             return Pending(lambda: _to_batch(arrays, batch))
-        futures = [self.pool.submit(_one, j) for j in jobs]
-        return Pending(lambda: _to_batch([f.result() for f in futures], batch))
+        try:
+            futures = [self.pool.submit(_one, j) for j in jobs]
+        except cf.process.BrokenProcessPool:
+            raise HelperDied(self._died()) from None
+        return Pending(lambda: _to_batch(self._results(futures), batch))
+
+    def _results(self, futures) -> list[np.ndarray]:
+        try:
+            return [f.result() for f in futures]
+        except cf.process.BrokenProcessPool:
+            raise HelperDied(self._died()) from None
+
+    def _died(self) -> str:
+        """Which helper died, and the others SIGKILLed. The executor ends a broken pool by sending the survivors
+        SIGTERM, which helpers ignore (utils.runtime.helper_process), and then waits for them: without this its
+        shutdown, and the interpreter's exit, would wait for ever."""
+        processes = list(getattr(self.pool, "_processes", {}).values())  # the executor's own record of its workers
+        dead = [p for p in processes if p.exitcode is not None]
+        for p in processes:
+            if p.exitcode is None:
+                p.kill()
+        how = ", ".join(f"{p.pid} ({exit_reason(p.exitcode)})" for p in dead) or "unknown"
+        return f"a superpixel helper process died: {how}"
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         return self.submit(batch).result()
@@ -172,6 +195,11 @@ class Superpixels:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+
+
+def exit_reason(code: int) -> str:
+    """'killed by SIGKILL' for a process's exit code -9 (the kernel's out-of-memory killer sends SIGKILL)."""
+    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
 
 
 class Pending:

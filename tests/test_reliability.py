@@ -346,3 +346,50 @@ def test_sigkill_leaves_no_helper_process_alive(tmp_path, photo_dir, cartoon_dir
     while any(alive(p) for p in helpers) and time.time() < deadline:
         time.sleep(0.1)
     assert not [p for p in helpers if alive(p)]
+
+
+def helpers_by_kind(pid: int) -> dict[str, list[int]]:
+    """The run's helper processes: 'superpixel' (spawned: their command line runs multiprocessing.spawn) and
+    'loader' (DataLoader workers, forked: the run's own command line)."""
+    own = Path(f"/proc/{pid}/cmdline").read_bytes()
+    kinds: dict[str, list[int]] = {"superpixel": [], "loader": []}
+    for child in sorted(descendants(pid)):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"multiprocessing.spawn" in cmdline:
+            kinds["superpixel"].append(child)
+        elif cmdline == own:
+            kinds["loader"].append(child)
+    return kinds
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("kind, says", [("superpixel", "a superpixel helper process died: {pid} (killed by SIGKILL)"),
+                                        ("loader", "a data-loading helper process died: DataLoader worker (pid(s) "
+                                                   "{pid}) exited unexpectedly")])
+def test_a_killed_helper_ends_the_run_with_a_checkpoint_and_one_line(tmp_path, photo_dir, cartoon_dir, vgg_file,
+                                                                     pretrained, kind, says):
+    """A helper killed by PID (as the kernel's out-of-memory killer does) used to hang the run in the pool's
+    shutdown; now the last complete step is saved, one line says what died, and the exit status is 2."""
+    proc = start(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 10_000, "--pretrained", str(pretrained),
+                            "--save_every", "10000", "--workers", "1", "--superpixel_workers", "2"))
+    wait_for_step(proc, tmp_path, 2)
+    victim = helpers_by_kind(proc.pid)[kind][0]
+    os.kill(victim, signal.SIGKILL)
+    t0 = time.time()
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"the run hung after its {kind} helper died") from None
+    print(f"{kind} helper killed: the run ended {time.time() - t0:.1f} s later")
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"error: {says.format(pid=victim)}; saved "), last
+    step = int(last.split("(step ")[1].split(")")[0])
+    assert load_checkpoint(tmp_path / "ck" / f"gen1_batch_{step}.pth", kind="train")["step"] == step >= 2
+    assert last.endswith("continue with: python train.py --model_version 1 --resume")
+    assert logged_step(tmp_path) in (step, step + 1)  # the broken step changed nothing; it may have been logged

@@ -23,3 +23,8 @@ def cli(main):
         return code
 
     return wrapper
+
+
+class HelperDied(UserError):
+    """A helper process (a data-loading worker, a superpixel process) died under the run: killed by the kernel for
+    memory, or by a person. The run saves its last complete step and stops; the message names what died."""

@@ -131,4 +131,4 @@ def test_loader_workers_are_stopped_when_the_training_block_ends_even_while_the_
         assert not any(w.is_alive() for w in workers)
         assert not set(workers) & set(multiprocessing.active_children())
     finally:
-        it._shutdown_workers()  # when the check fails: else pytest itself would hang at exit, as the study did
+        it.close()  # when the check fails: else pytest itself would hang at exit, as the study did

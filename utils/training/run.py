@@ -21,7 +21,7 @@ from utils.checkpoint import (
     restore_rng,
     save_checkpoint,
 )
-from utils.errors import UserError
+from utils.errors import HelperDied, UserError
 from utils.image_io import make_grid, write_image
 from utils.training.distributed import Dist, any_rank, gather, unwrap
 from utils.training.resume import resume_path
@@ -81,6 +81,8 @@ class Run:
     signal the whole process group (``timeout``, ``scancel``, Kubernetes, torchrun's agent, which also forwards
     the signal to each rank): the helper processes ignore it (``utils.runtime.helper_process``), and a repeat of
     the signal within a second is the same stop. A second Ctrl-C after that stops at once, unsaved.
+    A helper process that dies (HelperDied, raised before the step it broke changed anything) leaves the block
+    with the last complete step saved, RNG included, and a one-line error saying what died and how to resume.
     In a distributed run only rank 0 writes (``writes=False`` elsewhere); every rank counts non-finite steps
     and signals the same way, so all stop together.
     """
@@ -98,18 +100,33 @@ class Run:
         self.t0 = time.time()
         self._previous = {}
         self.log = None
+        self._complete = None  # (step, state(), RNG after it) of the last complete step, for a helper's death
 
     def __enter__(self) -> "Run":
         self._previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
         return self
 
-    def __exit__(self, *_) -> None:
-        if self.log is not None:
-            self.log.close()
-        if self.tb is not None:
-            self.tb.close()
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+    def __exit__(self, exc_type, exc, _tb) -> None:
+        try:
+            if exc_type is not None and issubclass(exc_type, HelperDied):
+                raise UserError(self._save_after(exc)) from None
+        finally:
+            if self.log is not None:
+                self.log.close()
+            if self.tb is not None:
+                self.tb.close()
+            for sig, handler in self._previous.items():
+                signal.signal(sig, handler)
+
+    def _save_after(self, died: HelperDied) -> str:
+        """Save the last complete step, as a stop by signal does; the line to end the run with."""
+        if self._complete is None:
+            return f"{died}; no step was complete, nothing saved"
+        step, state, rng = self._complete
+        restore_rng(rng)  # the broken step had drawn from the generators already
+        self.save(step, state())
+        return (f"{died}; saved {self.last_saved} (step {step}); continue with: python {Path(sys.argv[0]).name} "
+                f"{resume_flags(self.prefix)}--resume")
 
     @property
     def exit_code(self) -> int:
@@ -228,6 +245,7 @@ class Run:
         stop = any_rank(self.should_stop(), device)
         if step % self.opts.save_every == 0 or step == self.opts.total_iter or stop:
             self.save(step, state())
+        self._complete = (step, state, capture_rng())
         return stop
 
     def finish(self, step: int, skips, what: str) -> None:

@@ -119,3 +119,66 @@ def test_checkpoints_written_before_the_regrouping_still_work(tmp_path, photo_di
     test_script.main(["--model", str(FIXTURES / "gen7_batch_1.pth"), "--input", str(photo_dir / "000.png"),
                       "--out", str(tmp_path / "o"), "--device", "cpu"])
     assert read_image(tmp_path / "o" / "cartoon" / "000.png").shape == (48, 48, 3)
+
+
+@pytest.mark.parametrize("fails_in", ["write", "fsync"])
+def test_a_full_disk_while_saving_leaves_the_previous_file_intact(tmp_path, monkeypatch, fails_in):
+    """ENOSPC simulated in the writer itself (half the bytes written, then the error; or at fsync, where a full
+    disk shows on some file systems): the file of that name before the save still loads, bit for bit, and no
+    temporary file is left."""
+    import errno
+    import os
+
+    import utils.checkpoint
+
+    path = tmp_path / "gen1_batch_5.pth"
+    save_checkpoint(path, {"step": 5, "G": {"w": torch.arange(1000.0)}})
+    before = path.read_bytes()
+    real_save = torch.save
+
+    def half_then_full(obj, f):
+        real_save(obj, f)
+        f.truncate(f.tell() // 2)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def fsync_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    if fails_in == "write":
+        monkeypatch.setattr(utils.checkpoint.torch, "save", half_then_full)
+    else:
+        monkeypatch.setattr(utils.checkpoint.os, "fsync", fsync_full)
+    with pytest.raises(OSError) as e:
+        save_checkpoint(path, {"step": 5, "G": {"w": torch.zeros(1000)}})
+    assert e.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert torch.equal(load_checkpoint(path)["G"]["w"], torch.arange(1000.0))
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_fuzz_load_checkpoint(tmp_path):
+    """A damaged checkpoint (a real one of a small generator, optimiser state and RNG) is a one-line UserError or
+    a checkpoint dict, never another error, a hang or a runaway allocation."""
+    from hypothesis import given
+
+    from tests.fuzzing import assert_valid_or, bounded, damaged
+
+    G = Generator(4, 1)
+    opt = torch.optim.Adam(G.parameters())
+    G(torch.zeros(1, 3, 8, 8)).mean().backward()
+    opt.step()
+    path = save_checkpoint(tmp_path / "gen1_batch_1.pth", {"kind": "train", "step": 1, "arch": G.arch(),
+                                                          "G": G.state_dict(), "opt_G": opt.state_dict(),
+                                                          "rng": capture_rng(), "options": {"lr": 2e-4}})
+    valid = path.read_bytes()
+
+    def keys(p):
+        return sorted(load_checkpoint(p))
+
+    @given(damaged(valid))
+    def check(data):
+        path.write_bytes(data)
+        assert_valid_or(bounded(keys, path), UserError)
+
+    check()

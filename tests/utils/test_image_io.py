@@ -144,3 +144,41 @@ def test_listing_counts_the_files_it_skips_by_reason(tmp_path):
                        "hidden": 1, "no extension (not an image format)": 1}
     assert skipped_line(skipped).startswith("5 other files skipped: 2 × .txt (not an image format), ")
     assert skipped_line(Counter()) == ""
+
+
+# ---- fuzzing: damaged files of every format are a BadImage or an image, never another error, a hang or a bomb ----
+
+def _valid_image_bytes(suffix: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    from utils.image_io import pillow
+
+    pillow()
+    frames = [Image.fromarray(_photo(24, 32)), Image.fromarray(255 - _photo(24, 32))]
+    buf = io.BytesIO()
+    kind = {".jpg": "JPEG", ".png": "PNG", ".heic": "HEIF", ".gif": "GIF", ".webp": "WEBP", ".tif": "TIFF"}[suffix]
+    frames[0].save(buf, kind, **({"save_all": True, "append_images": frames[1:]} if kind in ("GIF", "WEBP") else {}))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".heic", ".gif", ".webp", ".tif"])
+def test_fuzz_read_image(tmp_path, suffix):
+    from hypothesis import given
+
+    from tests.fuzzing import assert_valid_or, bounded, damaged
+    from utils.image_io import BadImage, read_image
+
+    def shape(path):
+        image = read_image(path)
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+        return image.shape
+
+    @given(damaged(_valid_image_bytes(suffix)))
+    def check(data):
+        path = tmp_path / f"fuzzed{suffix}"
+        path.write_bytes(data)
+        assert_valid_or(bounded(shape, path), BadImage)
+
+    check()

@@ -17,6 +17,7 @@ what the graph computes: both run on a random input of the graph's own shape (``
 op by op) and must agree within 1e-4.
 """
 import argparse
+import contextlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,19 @@ ELEMENT_TYPES = {"f16": np.float16, "f32": np.float32, "i64": np.int64, "i32": n
 KNOWN = {"Parameter", "Const", "Convolution", "Add", "ReLU", "Interpolate", "Tanh", "Result"}
 TOLERANCE = 1e-4
 CONV_ATTRIBUTES = ("pads_begin", "pads_end", "strides", "dilations")
+MAX_PIXELS = 4096 * 4096  # of the graph's input and of any upsampling: far above the face model's 256² or 512²
+
+
+@contextlib.contextmanager
+def refused_as(src: str, what: str):
+    """A malformed attribute (a missing id, a number that is not one) or a graph whose shapes do not fit when run
+    becomes one line naming the file, not Python's or torch's error."""
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError) as e:
+        if isinstance(e, UserError):
+            raise
+        raise UserError(f"{src}: {what} ({type(e).__name__}: {str(e).strip().splitlines()[0][:160]})") from None
 
 
 @dataclass
@@ -89,6 +103,11 @@ def read_ir(xml_path, bin_path=None) -> IRGraph:
     if root.tag != "net" or root.get("version") != "10" or root.find("layers") is None:
         raise UserError(f"{src}: not an OpenVINO IR version 10 (<net version=\"10\"> with <layers>)")
     blob = bin_path.read_bytes()
+    with refused_as(src, "a layer or an edge is malformed"):
+        return _graph(root, blob, src, bin_path)
+
+
+def _graph(root, blob: bytes, src: str, bin_path: Path) -> IRGraph:
     layers, consts = {}, {}
     port_index = {}  # (layer id, port id) -> input position
     for el in root.findall("layers/layer"):
@@ -167,6 +186,8 @@ def run_graph(graph: IRGraph, x: torch.Tensor) -> torch.Tensor:
                 raise UserError(f"{graph.source}: Interpolate '{layer.name}' mode '{layer.data.get('mode')}' "
                                 f"is not supported (nearest only)")
             size = [int(v) for v in args[1].tolist()]
+            if np.prod(size, dtype=np.float64) > MAX_PIXELS:
+                raise UserError(f"{graph.source}: Interpolate '{layer.name}' to {size}: larger than any face model")
             values[layer.id] = F.interpolate(args[0], size=size, mode="nearest")
         elif layer.type == "Result":
             out = args[0]
@@ -216,6 +237,11 @@ def _expected_convs(G: FaceGenerator) -> list[tuple[str, int]]:
 
 def face_generator_from_ir(graph: IRGraph) -> FaceGenerator:
     """The graph's weights in a FaceGenerator with identity BatchNorm, checked against the graph's own output."""
+    with refused_as(graph.source, "the graph does not fit the face generator"):
+        return _face_generator(graph)
+
+
+def _face_generator(graph: IRGraph) -> FaceGenerator:
     src = graph.source
     units = _conv_units(graph)
     if len(units) < 16 or len(units) % 2:
@@ -239,7 +265,9 @@ def face_generator_from_ir(graph: IRGraph) -> FaceGenerator:
         with torch.no_grad():
             params[f"{prefix}.weight"].copy_(torch.from_numpy(unit["weight"].astype(np.float32)))
             params[f"{prefix}.bias"].copy_(torch.from_numpy(unit["bias"].astype(np.float32)))
-    shape = next(layer.out_shape for layer in graph.layers.values() if layer.type == "Parameter")
+    shape = next((layer.out_shape for layer in graph.layers.values() if layer.type == "Parameter"), None)
+    if shape is None or len(shape) != 4 or shape[1] != 3 or np.prod(shape[2:], dtype=np.float64) > MAX_PIXELS:
+        raise UserError(f"{src}: the graph's input {shape} is not an RGB image of at most {MAX_PIXELS} pixels")
     x = torch.rand(1, *shape[1:], generator=torch.Generator().manual_seed(0)) * 2 - 1
     with torch.no_grad():
         diff = float((run_graph(graph, x) - G(x)).abs().max())

@@ -86,30 +86,33 @@ def _entries(index: bytes):
         yield from _block_entries(index, offset, size)
 
 
+def _meta(value: bytes) -> dict:
+    """A BundleEntryProto's fields. proto3 leaves out fields at their zero value: dtype DT_INVALID, a scalar's
+    shape, shard 0, offset 0, size 0."""
+    meta = {"dtype": 0, "shape": [], "shard": 0, "offset": 0, "size": 0}
+    for field, _, v in _fields(value):
+        if field == 1:
+            meta["dtype"] = v
+        elif field == 2:
+            meta["shape"] = [_dim_size(dim) for f2, _, dim in _fields(v) if f2 == 2]
+        elif field in (3, 4, 5):
+            meta[{3: "shard", 4: "offset", 5: "size"}[field]] = v
+    return meta
+
+
 def read_checkpoint(prefix) -> dict[str, np.ndarray]:
     """All variables of the checkpoint at ``prefix`` (e.g. saved_models/model-33999) as numpy arrays."""
     prefix = Path(prefix)
     index_file = prefix.with_name(prefix.name + ".index")
     if not index_file.is_file():
         raise UserError(f"{index_file}: checkpoint index not found")
-    try:
-        entries = list(_entries(index_file.read_bytes()))
-    except (ValueError, IndexError, struct.error) as e:
+    try:  # the empty key is the BundleHeaderProto
+        entries = [(key.decode(), _meta(value)) for key, value in _entries(index_file.read_bytes()) if key]
+    except (ValueError, IndexError, struct.error) as e:  # UnicodeDecodeError is a ValueError
         raise UserError(f"{index_file}: not a readable TensorFlow checkpoint index ({e})") from None
     shards: dict[int, bytes] = {}
     tensors = {}
-    for key, value in entries:
-        if not key:
-            continue  # the BundleHeaderProto
-        # proto3 leaves out fields at their zero value: dtype DT_INVALID, a scalar's shape, shard 0, offset 0, size 0
-        meta = {"dtype": 0, "shape": [], "shard": 0, "offset": 0, "size": 0}
-        for field, _, v in _fields(value):
-            if field == 1:
-                meta["dtype"] = v
-            elif field == 2:
-                meta["shape"] = [_dim_size(dim) for f2, _, dim in _fields(v) if f2 == 2]
-            elif field in (3, 4, 5):
-                meta[{3: "shard", 4: "offset", 5: "size"}[field]] = v
+    for name, meta in entries:
         if meta["dtype"] not in DTYPES:
             continue  # e.g. strings (DT_STRING); White-box's generator has none
         if meta["shard"] not in shards:
@@ -119,6 +122,10 @@ def read_checkpoint(prefix) -> dict[str, np.ndarray]:
             shards[meta["shard"]] = candidates[0].read_bytes()
         raw = shards[meta["shard"]][meta["offset"]:meta["offset"] + meta["size"]]
         if len(raw) != meta["size"]:
-            raise UserError(f"{prefix}: data file is shorter than its index says (variable {key.decode()})")
-        tensors[key.decode()] = np.frombuffer(raw, DTYPES[meta["dtype"]]).reshape(meta["shape"]).copy()
+            raise UserError(f"{prefix}: data file is shorter than its index says (variable {name})")
+        try:
+            tensors[name] = np.frombuffer(raw, DTYPES[meta["dtype"]]).reshape(meta["shape"]).copy()
+        except ValueError:
+            raise UserError(f"{prefix}: variable {name}: {meta['size']} bytes of {DTYPES[meta['dtype']].__name__} "
+                            f"do not make shape {tuple(meta['shape'])}") from None
     return tensors

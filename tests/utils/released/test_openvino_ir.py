@@ -266,3 +266,28 @@ def test_a_cycle_is_refused(tmp_path):
     ir.layer("Result", [b], x[1])
     ir.edges[ir.edges.index((x[0], a[0], 0))] = (b[0], a[0], 0)  # a reads b, b reads a
     refused(ir.write(tmp_path / "cycle.xml"), "the graph has a cycle or a dangling edge")
+
+
+@pytest.mark.parametrize("part", [".xml", ".bin"])
+def test_fuzz_face_model_from_ir(tmp_path, part):
+    """What ``--model face.xml`` runs (read the IR, rebuild the face generator, check it against the graph) on a
+    damaged .xml or .bin: a one-line UserError or a generator, never another error, a hang or a runaway
+    allocation."""
+    from hypothesis import given
+
+    from tests.conftest import face_model, write_face_ir
+    from tests.fuzzing import assert_valid_or, bounded, damaged
+
+    xml = write_face_ir(face_model(), tmp_path / "face.xml", dtype=np.float32)
+    target = xml.with_suffix(part)
+    valid = target.read_bytes()
+
+    def rebuilt(path):
+        return face_generator_from_ir(read_ir(path)).arch()
+
+    @given(damaged(valid))
+    def check(data):
+        target.write_bytes(data)
+        assert_valid_or(bounded(rebuilt, xml), UserError)
+
+    check()

@@ -98,3 +98,27 @@ def test_missing_index_and_bad_magic_are_named_in_one_line(tmp_path):
     with pytest.raises(UserError, match=r"^.*m-1\.index: not a readable TensorFlow checkpoint index "
                                         r"\(not a TensorFlow checkpoint index \(bad table magic\)\)$"):
         read_checkpoint(tmp_path / "m-1")
+
+
+@pytest.mark.parametrize("part", ["index", "data-00000-of-00001"])
+def test_fuzz_read_checkpoint(tmp_path, part):
+    """A damaged index or data file of a real bundle is a UserError or a dict of arrays, never another error."""
+    from hypothesis import given
+
+    from tests.fuzzing import assert_valid_or, bounded, damaged
+
+    write_bundle(tmp_path / "m-1", {"a/weights": (1, np.arange(24, dtype=np.float32).reshape(2, 3, 4), 0),
+                                    "b/biases": (1, np.float32([1.5, -2]), 0), "c": (19, np.float16([1, 2, 3]), 0),
+                                    "s": (7, b"\x03abc", 0)})
+    target = tmp_path / f"m-1.{part}"
+    valid = target.read_bytes()
+
+    def shapes(prefix):
+        return {k: v.shape for k, v in read_checkpoint(prefix).items()}
+
+    @given(damaged(valid))
+    def check(data):
+        target.write_bytes(data)
+        assert_valid_or(bounded(shapes, tmp_path / "m-1"), UserError)
+
+    check()

@@ -17,6 +17,7 @@ import traceback
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project's lines of a traceback are reported
 SECONDS = 20  # per example; a reader of a few-kB file answers in well under a second
 MEMORY = 2 << 30  # bytes of new address space per example
 
@@ -48,7 +49,7 @@ class Outcome:
         self.error, self.message, self.value = error, message, value
 
     def __repr__(self):
-        return f"Outcome(error={self.error!r}, message={self.message!r})"
+        return f"Outcome(error={self.error!r}, message={self.message!r}, where={getattr(self, 'where', None)})"
 
 
 def bounded(fn, *args, seconds: float = SECONDS, memory: int = MEMORY) -> Outcome:
@@ -72,6 +73,7 @@ def bounded(fn, *args, seconds: float = SECONDS, memory: int = MEMORY) -> Outcom
             except BaseException as e:  # everything is reported to the parent, which judges it
                 result = Outcome(type(e).__name__, str(e) + ("" if str(e).strip() else traceback.format_exc()))
                 result.kinds = [k.__name__ for k in type(e).__mro__]
+                result.where = [line.strip() for line in traceback.format_exc().splitlines() if REPO in line][-2:]
             with os.fdopen(w, "wb") as f:
                 pickle.dump(result, f)
         except BaseException:

@@ -10,9 +10,11 @@ audio copied through unchanged.
 - ``cartoonise`` takes a list of RGB frames (``batch_size`` at a time) and returns their cartoons; a
   FaceCartooniser with a FaceTrack follows each face from frame to frame (utils.faces.track).
 """
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from utils.errors import UserError
@@ -28,29 +30,36 @@ def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
-def cartoonise_video(path: Path, out_dir: Path, cartoonise, max_pixels: int = MAX_PIXELS,
-                     crf: int = CRF) -> Path:
+def cartoonise_video(path: Path, out_dir: Path, cartoonise, max_pixels: int = MAX_PIXELS, crf: int = CRF,
+                     write=print) -> Path:
     """Cartoonise every frame of ``path`` into {out_dir}/{stem}_cartoon.mp4. A frame size over ``max_pixels``
-    (read from the stream's header, before any frame is decoded) is refused in one line."""
+    (read from the stream's header, before any frame is decoded) is refused in one line. Damaged packets are
+    skipped and counted (``write`` says how many), a read error ends the video there; a frame of another size than
+    the first is resized to it."""
     import av  # here: only videos need it
 
     out = Path(out_dir) / f"{Path(path).stem}_cartoon.mp4"
     try:
         source = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as e:
+    except (av.error.FFmpegError, OSError, ValueError) as e:  # ValueError: undecodable metadata text
         raise UserError(f"{path}: cannot open video ({e})") from None
+    damaged = Counter()
     with source:
         if not source.streams.video:
             raise UserError(f"{path}: holds no video stream")
         video = source.streams.video[0]
+        if video.codec_context is None:
+            raise UserError(f"{path}: its video stream has no decoder here (an unknown or damaged codec)")
         w, h = video.codec_context.width, video.codec_context.height
         if w * h > max_pixels:
             raise UserError(f"{path}: frames of {w}×{h} pixels ({megapixels(w * h)} megapixels) are over the limit "
                             f"of {megapixels(max_pixels)} megapixels (--max_megapixels)")
         audio = source.streams.audio[0] if source.streams.audio else None
+        if audio is not None and audio.codec_context is None:  # nothing to copy it with
+            audio, damaged["audio stream (dropped)"] = None, 1
         video.thread_type = "AUTO"
         total = video.frames or None
-        h, w = first_frame_shape(path)
+        h, w = first_frame_shape(path, max_pixels)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.part.mp4")
         try:
@@ -59,16 +68,21 @@ def cartoonise_video(path: Path, out_dir: Path, cartoonise, max_pixels: int = MA
                 copy = sink.add_stream_from_template(audio) if audio is not None else None
                 with progress(total=total, desc=Path(path).name, unit="frame") as bar:
                     pending = []
-                    for packet in source.demux(*(s for s in (video, audio) if s is not None)):
+                    for packet in packets(source, [s for s in (video, audio) if s is not None], damaged):
                         if packet.stream is audio:
                             if packet.dts is not None:  # the demuxer's empty flush packet has none
                                 packet.stream = copy
-                                sink.mux(packet)
+                                try:
+                                    sink.mux(packet)
+                                except (av.error.FFmpegError, ValueError):  # e.g. a damaged, non-monotonic dts
+                                    damaged["audio packet"] += 1
                             continue
-                        for frame in packet.decode():
+                        for frame in frames(packet, damaged, max_pixels):
                             pts = frame.pts if frame.pts is not None else writer.guess_pts(len(pending))
-                            pending.append((upright(frame.to_ndarray(format="rgb24"), frame.rotation), pts,
-                                            frame.time_base or video.time_base))
+                            rgb = upright(frame.to_ndarray(format="rgb24"), frame.rotation)
+                            if rgb.shape[:2] != (h, w):
+                                rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+                            pending.append((rgb, pts, frame.time_base or video.time_base))
                             if len(pending) == cartoonise.batch_size:
                                 bar.update(writer.write(pending, cartoonise))
                                 pending = []
@@ -81,16 +95,49 @@ def cartoonise_video(path: Path, out_dir: Path, cartoonise, max_pixels: int = MA
     if writer.frames == 0:
         out.unlink(missing_ok=True)
         raise UserError(f"{path}: no frame could be decoded")
+    if damaged:
+        write(f"warning: {path}: damaged, skipped " + ", ".join(f"{n} {what}(s)" for what, n in damaged.items()))
     return out
 
 
-def first_frame_shape(path) -> tuple[int, int]:
+def packets(source, streams, damaged: Counter):
+    """The demuxed packets of ``streams``; a read error ends the file there, counted in ``damaged``."""
+    import av
+
+    demuxed = source.demux(*streams)
+    while True:
+        try:
+            yield next(demuxed)
+        except StopIteration:
+            return
+        except av.error.FFmpegError:
+            damaged["unreadable end"] += 1
+            return
+
+
+def frames(packet, damaged: Counter, max_pixels: int) -> list:
+    """The frames decoded from one packet: none from a damaged packet (counted), none over the pixel limit."""
+    import av
+
+    try:
+        decoded = packet.decode()
+    except (av.error.FFmpegError, ValueError):
+        damaged["video packet"] += 1
+        return []
+    kept = [f for f in decoded if f.width * f.height <= max_pixels]
+    if len(kept) < len(decoded):
+        damaged["frame over the pixel limit"] += len(decoded) - len(kept)
+    return kept
+
+
+def first_frame_shape(path, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     """(height, width) of the first frame, upright: the output's size must be known before anything is written."""
     import av
 
     with av.open(str(path)) as f:
-        for frame in f.decode(video=0):
-            return upright(np.zeros((frame.height, frame.width, 1), np.uint8), frame.rotation).shape[:2]
+        for packet in packets(f, [f.streams.video[0]], Counter()):
+            for frame in frames(packet, Counter(), max_pixels):
+                return upright(np.zeros((frame.height, frame.width, 1), np.uint8), frame.rotation).shape[:2]
     raise UserError(f"{path}: no frame could be decoded")
 
 

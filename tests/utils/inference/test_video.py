@@ -164,3 +164,28 @@ def test_the_cartoon_video_plays_to_its_end_with_sound_in_chromium(tmp_path):
         driver.quit()
     assert state["failed"] is None and state["ended"] and state["w"] == 320
     assert state["duration"] == pytest.approx(1.0, abs=0.1) and state["audio"] > 0
+
+
+def test_fuzz_cartoonise_video(tmp_path):
+    """A damaged video (a real H.264 + AAC MP4) is a one-line UserError or a cartoon video, never another error,
+    a hang or a runaway allocation."""
+    from hypothesis import given
+
+    from tests.fuzzing import assert_valid_or, bounded, damaged
+    from utils.errors import UserError
+
+    clip = write_clip(tmp_path / "clip.mp4", [cv2.resize(f, (64, 48)) for f in moving_face(4)], fps=10)
+    valid = clip.read_bytes()
+
+    def frames_written(path):  # the output's video (its audio is the input's, copied as it is, damage and all)
+        import av
+
+        with av.open(str(cartoonise_video(path, tmp_path / "out", Negative(), write=lambda _: None))) as f:
+            return sum(1 for _ in f.decode(video=0))
+
+    @given(damaged(valid))
+    def check(data):
+        clip.write_bytes(data)
+        assert_valid_or(bounded(frames_written, clip), UserError)
+
+    check()

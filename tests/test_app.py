@@ -118,6 +118,19 @@ def test_pixel_bomb_upload_is_refused_in_the_users_words(app, astronaut, tmp_pat
     assert read_image(call(client, astronaut, faces=False)[1]).shape == (512, 512, 3)
 
 
+def test_sixteen_requests_at_once_are_answered_in_order_or_told_the_queue_is_full(app, astronaut):
+    """bench.app_load's load, on the test model: nothing fails in another way, the queue is first come first
+    served, and the server answers afterwards."""
+    from bench.app_load import fire, summary
+
+    records = fire(app, [astronaut], str(CHECKPOINT), 16)
+    s = summary(records)
+    print(s)
+    assert {r["outcome"] for r in records} <= {"answered", "Queue is full! Please try again."}, records
+    assert s["answered"] >= 9 and s["in_order"]  # the one running and the 8 the queue holds, at least
+    assert fire(app, [astronaut], str(CHECKPOINT), 1)[0]["outcome"] == "answered"
+
+
 def test_in_a_real_browser_upload_click_and_see_the_cartoon(app, astronaut, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec

@@ -123,7 +123,7 @@ def test_loader_workers_are_stopped_when_the_training_block_ends_even_while_the_
 
     it = batches(ImageFolder(photo_dir, 32), 2, 0, workers=1)
     next(it)
-    workers = list(it._workers)
+    workers = list(it.iterator._workers)
     try:
         assert workers and all(w.is_alive() for w in workers)
         with pytest.raises(KeyboardInterrupt), workers_stopped_after(it):

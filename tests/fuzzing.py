@@ -28,20 +28,37 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fuzz"))
 
 
 @st.composite
-def damaged(draw, valid: bytes) -> bytes:
-    """``valid`` truncated, with 1–16 bytes flipped, with bytes inserted, or garbage of up to 4 kB."""
+def damaged(draw, valid: bytes, start: int = 0) -> bytes:
+    """``valid`` truncated, with 1–16 bytes flipped, with bytes inserted, or garbage of up to 4 kB. ``start``: cuts,
+    flips and insertions only from there on (e.g. in a video's packets, past its headers)."""
     how = draw(st.sampled_from(["truncate", "flip", "insert", "garbage"]))
     if how == "truncate":
-        return valid[:draw(st.integers(0, len(valid) - 1))]
+        return valid[:draw(st.integers(start, len(valid) - 1))]
     if how == "garbage":
         return draw(st.binary(max_size=4096))
     data = bytearray(valid)
     if how == "flip":
         for _ in range(draw(st.integers(1, 16))):
-            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+            data[draw(st.integers(start, len(data) - 1))] = draw(st.integers(0, 255))
         return bytes(data)
-    at = draw(st.integers(0, len(data)))
+    at = draw(st.integers(start, len(data)))
     return bytes(data[:at]) + draw(st.binary(min_size=1, max_size=64)) + bytes(data[at:])
+
+
+@st.composite
+def attributes_damaged(draw, valid_xml: bytes) -> bytes:
+    """``valid_xml`` with 1–4 attribute values replaced by empty, negative, huge, non-numeric or list values: the
+    file stays well-formed XML, so the reader's checks past the parser are reached."""
+    import re
+
+    values = list(re.finditer(rb'="([^"]*)"', valid_xml))
+    data = valid_xml
+    for _ in range(draw(st.integers(1, 4))):
+        values = list(re.finditer(rb'="([^"]*)"', data))
+        m = values[draw(st.integers(0, len(values) - 1))]
+        new = draw(st.sampled_from([b"", b"-1", b"0", b"x", b"99999999", b"1,1,1", b"2.5", b"f64", b"1,-3"]))
+        data = data[:m.start(1)] + new + data[m.end(1):]
+    return data
 
 
 class Outcome:

@@ -3,7 +3,7 @@
     python app.py                       # http://127.0.0.1:7860, the author's face model by default
     python app.py --checkpoint my.pth   # also offer your own checkpoint (and every .pth in --save_dir)
 
-The page runs test.py's code path (utils.inference: the same Cartooniser, face compositing and strength), loads
+The page runs test.py's code path (inference: the same Cartooniser, face compositing and strength), loads
 each model once, and bounds what one request may cost: uploads are shrunk to --max_upload_side before anything
 else, the model input to the chosen size cap (at most --max_side), and requests wait in a queue of
 --queue_size. A bad upload, no face with faces on, or a model that cannot be downloaded is a message on the
@@ -14,7 +14,7 @@ import functools
 import tempfile
 from pathlib import Path
 
-from utils.options import SAVE_DIR, add_pixel_limit_arg  # torch-free: --help answers before gradio and torch
+from utils.flags import SAVE_DIR, add_pixel_limit_arg  # torch-free: --help answers before gradio and torch
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def model_choices(checkpoint: str | None, save_dir: str) -> list[str]:
-    from utils.inference.pretrained import REGISTRY
+    from models.released.pretrained import REGISTRY
 
     found = sorted(str(p) for p in Path(save_dir).glob("*.pth")) if Path(save_dir).is_dir() else []
     return list(dict.fromkeys([*([checkpoint] if checkpoint else []), *REGISTRY, *found]))
@@ -56,8 +56,8 @@ def example_files() -> list[str]:
 
 class Demo:
     def __init__(self, opts):
+        from utils.flags import max_pixels
         from utils.image_io import pillow
-        from utils.options import max_pixels
         from utils.runtime import Precision, pick_device
 
         pillow()  # Gradio reads an upload's header with Pillow: our pixel limit, not Pillow's, must answer
@@ -67,8 +67,8 @@ class Demo:
     @functools.lru_cache(maxsize=4)
     def generator(self, model: str):
         """Loaded once per model name (a request never reloads weights)."""
-        from utils.inference.cartoonise import load_generator
-        from utils.inference.pretrained import resolve_model
+        from inference.cartoonise import load_generator
+        from models.released.pretrained import resolve_model
 
         return load_generator(resolve_model(model), self.device)
 
@@ -82,9 +82,9 @@ class Demo:
         import cv2
         import gradio as gr
 
+        from inference.cartoonise import Cartooniser, fit_size
         from utils.errors import UserError
         from utils.image_io import BadImage, TooManyPixels, read_image, write_image
-        from utils.inference.cartoonise import Cartooniser, fit_size
 
         if not path:
             raise gr.Error("Upload a photo first.")
@@ -108,7 +108,7 @@ class Demo:
             raise gr.Error(str(e)) from None
         run = Cartooniser(G, self.device, min(int(size_cap), self.opts.max_side), self.precision, 1, strength)
         if faces:
-            from utils.inference.faces import FaceCartooniser
+            from inference.faces import FaceCartooniser
             run = FaceCartooniser(run, self.landmarks())
         cartoon = run([photo])[0]
         if faces and run.faces_per_image[-1] == 0:

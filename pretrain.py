@@ -4,8 +4,8 @@ Writes checkpoints/saved_models/pre_gen_batch_{step}.pth every --save_every step
 checkpoints/logs/pre_gen/{options.json, losses.jsonl, samples/} (photo | reconstruction grids).
 Several processes: torchrun --nproc_per_node N pretrain.py ... (--batch_size is per process).
 """
+from training.options import parse_training_options, pretrain_parser
 from utils.errors import cli
-from utils.training.options import parse_training_options, pretrain_parser
 
 PREFIX = "pre_gen"
 
@@ -24,13 +24,13 @@ def pretrain(opts):
 
     from datasets.folder import ImageFolder, SkipReport, batches, workers_stopped_after
     from models.generator import Generator
-    from utils.options import max_pixels
+    from training import distributed
+    from training.run import Run, training_state
+    from training.steps import pretrain_step
+    from utils.flags import max_pixels
     from utils.progress import progress
     from utils.provenance import provenance
     from utils.runtime import Precision, seed_everything
-    from utils.training import distributed
-    from utils.training.run import Run, training_state
-    from utils.training.steps import pretrain_step
 
     d, device = distributed.setup(opts.device, opts.dist_timeout)
     write = tqdm.write if d.main else (lambda *_: None)

@@ -12,7 +12,7 @@ cartoon (1); --eval adds metrics.json (face metrics, stylisation measures, FID/K
 import argparse
 
 from utils.errors import UserError, cli
-from utils.options import (
+from utils.flags import (
     CARTOON_DIR,
     PHOTO_DIR,
     add_checkpoint_args,
@@ -73,12 +73,12 @@ def main(argv=None):
     # imported here, after the arguments are parsed: --help never waits for torch
     import numpy as np
 
+    from inference.cartoonise import Cartooniser, caveat, resolve_checkpoint
+    from inference.files import inputs, output_folder, plural
     from models.zoo import generator_from
     from utils.checkpoint import load_checkpoint
+    from utils.flags import max_pixels
     from utils.image_io import BadImage, contact_sheet, read_image, with_caption, write_image
-    from utils.inference.cartoonise import Cartooniser, caveat, resolve_checkpoint
-    from utils.inference.files import inputs, output_folder, plural
-    from utils.options import max_pixels
     from utils.progress import progress
     from utils.runtime import Precision, pick_device
 
@@ -91,7 +91,7 @@ def main(argv=None):
               f"{' with uncommitted changes' if made.get('dirty') else ''} (torch {made.get('torch')}, "
               f"{made.get('gpu') or made.get('cpu') or made.get('device')})")
     if opts.backend == "onnx":
-        from utils.inference.export import OnnxCartooniser
+        from inference.export import OnnxCartooniser
         print("backend: ONNX Runtime, fp32 on CPU")
         cartoonise = OnnxCartooniser(generator_from(ckpt, path), path, opts.size, opts.batch_size, opts.strength)
     else:
@@ -99,15 +99,15 @@ def main(argv=None):
         cartoonise = Cartooniser(generator_from(ckpt, path).to(device), device, opts.size, precision,
                                  opts.batch_size, opts.strength)
     if opts.align:
+        from inference.faces import FaceCartooniser
         from utils.faces.landmarks import FaceLandmarks
-        from utils.inference.faces import FaceCartooniser
         cartoonise = FaceCartooniser(cartoonise, FaceLandmarks(opts.predictor), opts.face_size)
     out_dir = output_folder(opts, tag)
     files, root, video, not_images = inputs(opts)
     if not_images:
         print(not_images)
     if video is not None:
-        from utils.inference.video import cartoonise_video
+        from inference.video import cartoonise_video
         if opts.align:  # faces followed from frame to frame: their crops do not jitter
             from utils.faces.track import FaceTrack
             cartoonise.track = FaceTrack()
@@ -144,7 +144,7 @@ def main(argv=None):
     if note:
         print(f"note: {note}")
     if opts.eval:
-        from utils.inference.evaluate import evaluate
+        from inference.evaluate import evaluate
         evaluate([a for a, _ in pairs], [b for _, b in pairs], out_dir, device, opts.cartoon_dir, opts.predictor,
                  opts.inception_weights)
 

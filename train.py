@@ -7,8 +7,8 @@ every --save_every steps and at the end, and checkpoints/logs/gen{model_version}
 losses.jsonl and samples/ (photo | output | superpixel | surface blur | texture gray).
 Several processes: torchrun --nproc_per_node N train.py ... (--batch_size is per process).
 """
+from training.options import parse_training_options, train_parser
 from utils.errors import UserError, cli
-from utils.training.options import parse_training_options, train_parser
 
 
 @cli
@@ -30,15 +30,15 @@ def train(opts):
     from losses.weights import LossWeights
     from models.discriminator import PatchDiscriminator
     from models.vgg import build_vgg
-    from utils.options import max_pixels
+    from training import distributed
+    from training.held_out import HeldOut
+    from training.run import Run, training_state
+    from training.start import anchor_generator, face_landmarks, initial_generator
+    from training.steps import FaceSettings, Nets, d_warmup_step, representations, train_step
+    from utils.flags import max_pixels
     from utils.progress import progress
     from utils.provenance import provenance
     from utils.runtime import Precision, seed_everything
-    from utils.training import distributed
-    from utils.training.held_out import HeldOut
-    from utils.training.run import Run, training_state
-    from utils.training.start import anchor_generator, face_landmarks, initial_generator
-    from utils.training.steps import FaceSettings, Nets, d_warmup_step, representations, train_step
 
     prefix = f"gen{opts.model_version}"
     d, device = distributed.setup(opts.device, opts.dist_timeout)

@@ -27,16 +27,16 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from datasets.folder import ImageFolder, batches
 from datasets.make_demo import SHOWCASE
+from inference.cartoonise import Cartooniser, load_generator
 from losses.superpixel import Superpixels
 from losses.weights import LossWeights
 from models.conventions import cartoonize
 from models.discriminator import PatchDiscriminator
 from models.generator import Generator
 from models.vgg import lsuv_vgg
+from training.steps import Nets, train_step
 from utils.image_io import skimage_photo, to_batch
-from utils.inference.cartoonise import Cartooniser, load_generator
 from utils.runtime import Precision, cpu_name, native_bf16_cpu, resolve_precision
-from utils.training.steps import Nets, train_step
 
 PEAK_TFLOPS = {"H100": {"fp32": 67, "bf16": 989}, "H200": {"fp32": 67, "bf16": 989}}  # dense, SXM datasheets
 
@@ -139,7 +139,7 @@ def onnx_runtime(G, device, repeats) -> dict:
     try:
         import onnxruntime as ort
 
-        from utils.inference.export import export_onnx
+        from inference.export import export_onnx
     except ImportError as e:
         return {"skipped": str(e)}
     with tempfile.TemporaryDirectory() as tmp:
@@ -227,7 +227,7 @@ def main(argv=None):
         row["gflop_per_s"], row["vs_seed_path"] = gflop * row["steps_per_s"], row["steps_per_s"] / seed
     result["train"] = train
 
-    G = (load_generator(__import__("utils.inference.pretrained", fromlist=["x"]).resolve_model(opts.model), device)
+    G = (load_generator(__import__("models.released.pretrained", fromlist=["x"]).resolve_model(opts.model), device)
          if opts.model else Generator().to(device).eval())
     result["inference_model"] = opts.model or "random weights"
     sizes = (128, 256, 512) if opts.quick else (128, 256, 512, 720)

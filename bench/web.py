@@ -67,8 +67,8 @@ def native(size, runs):
     import onnxruntime as ort
     import torch
 
-    from utils.inference.cartoonise import load_generator
-    from utils.inference.pretrained import resolve_model
+    from inference.cartoonise import load_generator
+    from models.released.pretrained import resolve_model
     from utils.runtime import Precision, native_bf16_cpu
 
     rows = {}

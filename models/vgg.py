@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from utils.downloads import load_weights, torchvision_cache
 from utils.errors import UserError
 from utils.image_io import skimage_photo
-from utils.weights import load_weights, torchvision_cache
 
 WEIGHTS_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's IMAGENET1K_V1 file name
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

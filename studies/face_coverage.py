@@ -3,7 +3,7 @@
     python -m studies.face_coverage --photo_dir ../shared/data/selfie2anime/photo --last 100
 
 Counts, on the photos (one clear face each), those on which dlib's HOG detector finds a face and, of those, the
-faces the face pass uses (utils.inference.faces: sure detections, weak ones that dlib's CNN detector confirms, big
+faces the face pass uses (inference.faces: sure detections, weak ones that dlib's CNN detector confirms, big
 enough for an aligned crop); then the faces found on the showcase scenes, where every one must be real.
 """
 import argparse
@@ -26,10 +26,10 @@ def parse(argv=None):
 def main(argv=None):
     opts = parse(argv)
     from datasets.make_demo import SHOWCASE_FACES
+    from inference.faces import FaceCartooniser
     from utils.faces.detect import SURE
     from utils.faces.landmarks import FaceLandmarks
     from utils.image_io import list_images, read_images, skimage_photo
-    from utils.inference.faces import FaceCartooniser
 
     if not Path(opts.photo_dir).is_dir():
         raise UserError(f"{opts.photo_dir}: folder not found")

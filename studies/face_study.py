@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 
 import train
+from inference.cartoonise import Cartooniser, load_generator
+from inference.evaluate import measures
+from models.released.pretrained import model_name, resolve_model
 from utils.checkpoint import checkpoint_path, list_checkpoints
 from utils.errors import UserError, cli
 from utils.faces.metrics import FaceMetrics
 from utils.image_io import list_images, read_image, read_images, write_image
-from utils.inference.cartoonise import Cartooniser, load_generator
-from utils.inference.evaluate import measures
-from utils.inference.pretrained import model_name, resolve_model
 from utils.runtime import pick_device
 
 COLUMNS = (("landmark_nme", "landmark NME ↓", "{:.4f}"), ("faces_found", "face found", "{}"),
@@ -97,7 +97,7 @@ def mean_rows(rows: list[dict]) -> dict:
 
 
 def aligned_crops(photos: list[np.ndarray]) -> list[np.ndarray]:
-    """Each photo's best face as --align crops it (the faces utils.inference.faces accepts; FFHQ framing, 256²)."""
+    """Each photo's best face as --align crops it (the faces inference.faces accepts; FFHQ framing, 256²)."""
     from utils.faces.align import align_face
     from utils.faces.landmarks import FaceLandmarks
 

@@ -11,7 +11,7 @@ import collections
 import re
 import sys
 
-PACKAGES = ("losses", "models", "utils.faces.metrics", "utils.inference.stylization", "utils.released")
+PACKAGES = ("losses", "models", "utils.faces.metrics", "inference.stylization", "models.released")
 LINE = re.compile(r"^\s*(?P<name>[\w.]+)__mutmut_\d+: (?P<status>.+)$")
 
 

@@ -143,7 +143,7 @@ def write_tf_bundle(prefix, tensors: dict) -> None:
 def whitebox_variables(seed: int = 0) -> dict:
     """Random 'generator/...' variables with White-box's names and TF (HWIO) shapes."""
     from models.generator import Generator
-    from utils.released.convert import TF_TO_TORCH
+    from models.released.convert import TF_TO_TORCH
 
     rng, modules = np.random.default_rng(seed), dict(Generator().named_modules())
     out = {}
@@ -297,6 +297,6 @@ def face_ir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def face_checkpoint(face_ir, tmp_path_factory):
     """face_ir converted to this project's checkpoint (a released face model, as `--model facial` gives)."""
-    from utils.released.openvino_ir import convert_ir
+    from models.released.openvino_ir import convert_ir
 
     return convert_ir(face_ir[1], tmp_path_factory.mktemp("facial") / "facial.pth")

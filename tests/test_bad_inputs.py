@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import inference.export as export
 import pretrain
 import test as test_script
 import train
 import utils.faces.prepare as prepare_faces
-import utils.inference.export as export
 from tests.pixel_bombs import png_header_only
 from utils.checkpoint import save_checkpoint
 from utils.image_io import read_image

@@ -5,9 +5,9 @@ import torch
 
 import pretrain
 from models.generator import Generator
+from training.steps import pretrain_step
 from utils.checkpoint import load_checkpoint
 from utils.runtime import Precision
-from utils.training.steps import pretrain_step
 
 
 def test_five_steps_lower_l1_on_a_fixed_batch():

@@ -108,7 +108,7 @@ def test_sigint_saves_a_loadable_checkpoint_at_that_step(tmp_path, photo_dir, ca
 
 
 def test_nan_injected_into_one_step_is_skipped_and_the_run_continues(tmp_path, photo_dir, monkeypatch, capsys):
-    import utils.training.steps as steps
+    import training.steps as steps
 
     real = steps.pretrain_step
     calls = []
@@ -134,7 +134,7 @@ def test_nan_injected_into_one_step_is_skipped_and_the_run_continues(tmp_path, p
 
 
 def test_too_many_nonfinite_steps_stop_with_last_good_checkpoint(tmp_path, photo_dir, monkeypatch, capsys):
-    import utils.training.steps as steps
+    import training.steps as steps
 
     monkeypatch.setattr(steps, "pretrain_step", lambda *a: {"l1": float("nan"), "nonfinite": "l1"})
     with pytest.raises(SystemExit) as e:
@@ -147,15 +147,15 @@ def test_too_many_nonfinite_steps_stop_with_last_good_checkpoint(tmp_path, photo
 
 
 def test_disk_full_keeps_training_when_the_previous_checkpoint_is_intact(tmp_path, photo_dir, monkeypatch, capsys):
-    import utils.training.run
-    real = utils.training.run.save_checkpoint
+    import training.run
+    real = training.run.save_checkpoint
 
     def flaky(path, state):
         if state["step"] == 4:
             raise OSError(28, "No space left on device")
         return real(path, state)
 
-    monkeypatch.setattr(utils.training.run, "save_checkpoint", flaky)
+    monkeypatch.setattr(training.run, "save_checkpoint", flaky)
     pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "6", "--batch_size", "2", "--image_size", "32",
                    "--channel", "8", "--num_blocks", "1", "--save_dir", str(tmp_path / "ck"), "--log_dir",
                    str(tmp_path / "logs"), "--workers", "0", "--device", "cpu", "--save_every", "2"])
@@ -164,8 +164,8 @@ def test_disk_full_keeps_training_when_the_previous_checkpoint_is_intact(tmp_pat
 
 
 def test_disk_full_without_an_intact_checkpoint_stops(tmp_path, photo_dir, monkeypatch, capsys):
-    import utils.training.run
-    monkeypatch.setattr(utils.training.run, "save_checkpoint",
+    import training.run
+    monkeypatch.setattr(training.run, "save_checkpoint",
                         lambda *a: (_ for _ in ()).throw(OSError(28, "No space")))
     with pytest.raises(SystemExit):
         pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", "2", "--batch_size", "2", "--image_size", "32",
@@ -250,7 +250,7 @@ def test_pretrain_resume_restores_its_options(tmp_path, photo_dir, capsys):
 
 
 def test_logs_keep_each_step_once_after_a_resume_from_an_earlier_step(tmp_path):
-    from utils.training.run import keep_rows_up_to
+    from training.run import keep_rows_up_to
     log = tmp_path / "eval.jsonl"
     log.write_text("".join(json.dumps({"step": s, "x": s}) + "\n" for s in (1, 2, 3, 4)) + '{"step": 5, "x"')
     keep_rows_up_to(log, 2)

@@ -40,7 +40,7 @@ def test_model_version_and_batch_name_the_checkpoint(trained_checkpoint, photos,
 
 def test_single_image_input_and_size_cap(trained_checkpoint, tmp_path, monkeypatch):
     """--size caps the long side G sees (130 -> 64, padded to 64×44), and the cartoon comes back at 90×130."""
-    import utils.inference.cartoonise as cartoonise
+    import inference.cartoonise as cartoonise
     seen, real = [], cartoonise.cartoonize
     monkeypatch.setattr(cartoonise, "cartoonize", lambda G, x: seen.append(tuple(x.shape[-2:])) or real(G, x))
     image = np.random.default_rng(1).integers(0, 256, (90, 130, 3), dtype=np.uint8)
@@ -59,7 +59,7 @@ def read_frames(path) -> list[np.ndarray]:
 
 
 def test_video_round_trip_keeps_frames_size_and_fps_and_the_frames_are_cartoons(trained_checkpoint, tmp_path):
-    from utils.inference.cartoonise import Cartooniser, load_generator
+    from inference.cartoonise import Cartooniser, load_generator
     from utils.runtime import Precision
 
     path = tmp_path / "clip.mp4"
@@ -90,7 +90,7 @@ def test_missing_checkpoint_names_expected_path_and_lists_existing(trained_check
     assert "gen49_batch_500.pth: checkpoint not found" in err and "gen7_batch_2.pth" in err
 
 
-@pytest.mark.parametrize("main", [test_script.main, __import__("utils.inference.export", fromlist=["main"]).main])
+@pytest.mark.parametrize("main", [test_script.main, __import__("inference.export", fromlist=["main"]).main])
 def test_a_checkpoint_must_be_named(main, capsys):
     with pytest.raises(SystemExit) as e:
         main(["--onnx", "x.onnx"] if main is not test_script.main else [])

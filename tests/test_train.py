@@ -10,9 +10,9 @@ from losses.weights import LossWeights
 from models.discriminator import PatchDiscriminator
 from models.generator import Generator
 from models.vgg import VGGFeatures
+from training.steps import Nets, train_step
 from utils.checkpoint import load_checkpoint
 from utils.runtime import Precision
-from utils.training.steps import Nets, train_step
 
 
 def make_nets(channel=32):
@@ -124,7 +124,7 @@ def test_missing_pretrained_file_is_one_line_error(tmp_path, photo_dir, cartoon_
         train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--pretrained", str(tmp_path / "x.pth")))
     err = capsys.readouterr().err.strip()
     assert e.value.code == 2
-    names = ", ".join(__import__("utils.inference.pretrained", fromlist=["REGISTRY"]).REGISTRY)
+    names = ", ".join(__import__("models.released.pretrained", fromlist=["REGISTRY"]).REGISTRY)
     assert err.startswith(f"error: {tmp_path / 'x.pth'}: no such file, and not a model name ({names})")
     assert "\n" not in err
 
@@ -228,7 +228,7 @@ def test_batched_vgg_targets_give_the_terms_of_separate_forwards():
 
 
 def test_d_warmup_trains_the_discriminators_only(tmp_path, photo_dir, cartoon_dir, vgg_file):
-    from utils.training.steps import d_warmup_step
+    from training.steps import d_warmup_step
 
     nets = make_nets(8)
     before = {name: snapshot(getattr(nets, name)) for name in ("G", "D_texture", "D_surface")}
@@ -280,7 +280,7 @@ def test_anchor_only_fine_tune_builds_no_vgg_and_is_captioned_as_a_cartoon_model
                                                                                  face_checkpoint, capsys):
     """--w3 0 --w4 0: no term uses VGG19, so none is built (an ImageNet download would fail here). A fine-tune of
     a released model is a cartoon model however short: its checkpoint records where it started."""
-    from utils.inference.cartoonise import caveat
+    from inference.cartoonise import caveat
 
     train.main([*common(tmp_path, photo_dir, 2), "--cartoon_dir", str(cartoon_dir), "--vgg_weights", "imagenet",
                 "--model_version", "3", "--superpixel_workers", "0", "--pretrained", str(face_checkpoint),
@@ -297,7 +297,7 @@ def test_anchor_only_fine_tune_builds_no_vgg_and_is_captioned_as_a_cartoon_model
 
 def test_the_short_run_caption_counts_the_steps_of_the_model_it_started_from(tmp_path, photo_dir, cartoon_dir,
                                                                             vgg_file):
-    from utils.inference.cartoonise import SHORT_RUN, caveat
+    from inference.cartoonise import SHORT_RUN, caveat
 
     pretrain.main(common(tmp_path, photo_dir, 1))
     train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--w5", "0"))
@@ -339,8 +339,8 @@ def test_training_does_not_reach_into_inference_to_rebuild_a_generator():
     """Rebuilding G from a checkpoint is models.zoo's (generator_from), not the cartooniser's."""
     import subprocess
     import sys
-    code = ("import sys, utils.training.start, utils.training.run, utils.training.steps\n"
-            "assert 'utils.inference.cartoonise' not in sys.modules, 'training imports the cartooniser'")
+    code = ("import sys, training.start, training.run, training.steps\n"
+            "assert 'inference.cartoonise' not in sys.modules, 'training imports the cartooniser'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-500:]
 
@@ -351,7 +351,7 @@ def test_the_face_settings_reach_the_terms():
     from losses.anchor import anchor_weight, style_anchor
     from losses.landmark import heatmaps, landmark_term
     from models.conventions import cartoonize
-    from utils.training.steps import FaceSettings
+    from training.steps import FaceSettings
 
     nets = make_nets(8)
     G0 = Generator(8, 1)

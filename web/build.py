@@ -3,7 +3,7 @@
 - ``ort/``: ONNX Runtime Web's ES modules and .wasm files, copied from the npm package pinned in package.json
   and package-lock.json (``npm ci`` when it is missing): no CDN, so the page works offline and on an intranet;
 - ``models/{name}_{size}.onnx``: each model at each size as a static-shape PixelGraph (canvas pixels in and out,
-  strength as an input; utils.inference.export), exported again when older than its checkpoint;
+  strength as an input; inference.export), exported again when older than its checkpoint;
 - ``models.json``: what the page offers: each model's sizes, licence and what it is, and the models that could not
   be had, with why (offline, the downloadable ones).
 """
@@ -46,10 +46,10 @@ def runtime(root: Path = WEB, write=print) -> Path:
 
 def exports(models=MODELS, sizes=SIZES, root: Path = WEB, write=print) -> dict:
     """Export what is missing or stale; return the manifest (also written to root/models.json)."""
+    from inference.cartoonise import load_generator
+    from inference.export import export_pixels
+    from models.released.pretrained import REGISTRY, resolve_model
     from utils.errors import UserError
-    from utils.inference.cartoonise import load_generator
-    from utils.inference.export import export_pixels
-    from utils.inference.pretrained import REGISTRY, resolve_model
 
     manifest = {"models": [], "unavailable": []}
     for name in models:

@@ -95,7 +95,7 @@ def test_the_landmark_loss_and_the_loader_do_not_load_dlib():
     """dlib (3.5 s to import) is for finding faces; the loss and the data loader use the dlib-free layout."""
     import subprocess
     import sys
-    code = "import losses.landmark, datasets.folder, utils.training.steps, sys; assert 'dlib' not in sys.modules"
+    code = "import losses.landmark, datasets.folder, training.steps, sys; assert 'dlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
 
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from utils.options import spare_cores
+from utils.flags import spare_cores
 from utils.runtime import Precision, cpu_name, resolve_precision
 
 

@@ -11,9 +11,8 @@ import cv2
 import dlib
 import numpy as np
 
-from utils.faces.landmarks import model_file
+from utils.faces.dlib_models import CNN_DETECTOR, model_file
 
-CNN_DETECTOR = "mmod_human_face_detector.dat"
 SURE = 0.5  # HOG scores at or above this are faces without a second opinion
 
 

@@ -11,7 +11,8 @@ import dlib
 import numpy as np
 
 from utils.errors import UserError
-from utils.faces.landmarks import FACE_RECOGNITION, FaceLandmarks, model_file, shape_points
+from utils.faces.dlib_models import FACE_RECOGNITION, model_file
+from utils.faces.landmarks import FaceLandmarks, shape_points
 from utils.faces.layout import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
 
 SAME_PERSON = 0.6

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from utils.errors import UserError, cli
 from utils.faces.align import align_face
-from utils.faces.landmarks import PREDICTOR_68, map_with_landmarks, model_file, worker_landmarks
+from utils.faces.dlib_models import PREDICTOR_68, model_file
+from utils.faces.landmark_cache import map_with_landmarks, worker_landmarks
+from utils.flags import spare_cores
 from utils.image_io import BadImage, list_images, read_image, write_image
-from utils.options import spare_cores
 
 
 def _prepare(job) -> str | None:

@@ -70,7 +70,7 @@ def test_model_files_given_by_path_are_used_and_a_bad_one_is_one_line(tmp_path):
     one-line UserError naming the file (the first line of dlib's reason, cut to 150 characters), not dlib's
     traceback."""
     from utils.errors import UserError
-    from utils.faces.landmarks import FACE_RECOGNITION, PREDICTOR_68, model_file
+    from utils.faces.dlib_models import FACE_RECOGNITION, PREDICTOR_68, model_file
 
     FaceMetrics(str(model_file(PREDICTOR_68)), str(model_file(FACE_RECOGNITION)))
     for predictor, recognition in ((tmp_path / "nope.dat", None), (None, tmp_path / "nope.dat")):

@@ -19,6 +19,7 @@ install: $(STAMP)
 
 test: $(STAMP)
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	$(PY) -m pytest -q tests
 
 demo: $(STAMP)

@@ -106,15 +106,15 @@ class Demo:
             G = self.generator(model)
         except UserError as e:
             raise gr.Error(str(e)) from None
-        run = Cartooniser(G, self.device, min(int(size_cap), self.opts.max_side), self.precision, 1, strength)
+        cartooniser = Cartooniser(G, self.device, min(int(size_cap), self.opts.max_side), self.precision, 1, strength)
         if faces:
             from inference.faces import FaceCartooniser
-            run = FaceCartooniser(run, self.landmarks())
-        cartoon = run([photo])[0]
-        if faces and run.faces_per_image[-1] == 0:
-            gr.Warning(run.said()[0].upper() + run.said()[1:] + ".")
+            cartooniser = FaceCartooniser(cartooniser, self.landmarks())
+        cartoon = cartooniser([photo])[0]
+        if faces and cartooniser.faces_per_image[-1] == 0:
+            gr.Warning(cartooniser.outcome()[0].upper() + cartooniser.outcome()[1:] + ".")
         out = write_image(Path(tempfile.mkdtemp(prefix="cartoon-")) / "cartoon.png", cartoon)
-        found = f", {run.said()}" if faces else ""
+        found = f", {cartooniser.outcome()}" if faces else ""
         return photo, cartoon, str(out), f"{note}{model}, strength {strength:g}{found}"
 
 

@@ -102,7 +102,7 @@ def train(opts):
                 if d.main and (step % opts.sample_every == 0 or step == opts.total_iter):
                     run.sample(step, representations(photo[:4], G, superpixels))
                 if held_out is not None and (step % opts.eval_every == 0 or step == opts.total_iter):
-                    run.evaluated(step, *held_out(G, device, precision))
+                    run.log_evaluation(step, *held_out(G, device, precision))
                 state = lambda: training_state("train", opts, nets.parts(), precision,  # noqa: E731
                                                vgg=vgg.source if vgg is not None else "none", origin=origin)
                 stop = run.end_step(step, state, device)

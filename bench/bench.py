@@ -2,7 +2,7 @@
 
 Prints a table and writes a new bench/results/{cpu|cuda}-{date}T{time}.json each run (never overwriting one):
 - the machine: CPU model and vector flags (or the GPU), torch, what --precision auto picks here;
-- training steps/s, batch 4 at 128² on CPU (16 at 256² on GPU): the seed-equivalent synchronous path (a new
+- training steps/s, batch 4 at 128² on CPU (16 at 256² on GPU): the original PyTorch port's synchronous path (a new
   loader iterator every step, SLIC serially in the step, fp32) and this project's path in each precision and
   memory layout, with the achieved GFLOP/s (FLOPs of one step counted once by torch's FlopCounterMode from the
   layer shapes: G, VGG19 to conv4_4 ×3, both discriminators, forward and backward);
@@ -30,7 +30,7 @@ from datasets.make_demo import SHOWCASE
 from inference.cartoonise import Cartooniser, load_generator
 from losses.superpixel import Superpixels
 from losses.weights import LossWeights
-from models.conventions import cartoonize
+from models.conventions import generate
 from models.discriminator import PatchDiscriminator
 from models.generator import Generator
 from models.vgg import lsuv_vgg
@@ -66,14 +66,14 @@ def step_gflop(device, batch: int, size: int) -> float:
 
 def train_rate(device, photos, cartoons, batch, steps, warmup, precision: Precision, pipelined=True, workers=1,
                sp_workers=1, method="skimage") -> dict:
-    """Steps/s over ``steps`` steps after ``warmup``: the project's path, or the seed's synchronous one."""
+    """Steps/s over ``steps`` steps after ``warmup``: the project's path, or the original port's synchronous one."""
     nets, weights, pin = build_nets(precision), LossWeights(), device.type == "cuda"
     if pipelined:
         photo_it = batches(photos, batch, 0, workers=workers, pin_memory=pin)
         cartoon_it = batches(cartoons, batch, 1, workers=workers, pin_memory=pin)
         nxt = lambda: (next(photo_it), next(cartoon_it))  # noqa: E731
         superpixels = Superpixels(sp_workers, method=method)
-    else:  # the seed's pattern: next(iter(loader)) every step, SLIC serially in the training process
+    else:  # the original port's pattern: next(iter(loader)) every step, SLIC serially in the training process
         cv2.setNumThreads(1)
         photo_dl = DataLoader(photos, batch, shuffle=True, num_workers=workers, drop_last=True)
         cartoon_dl = DataLoader(cartoons, batch, shuffle=True, num_workers=workers, drop_last=True)
@@ -113,9 +113,9 @@ def inference(device, G, sizes, batch, repeats, precision: Precision) -> dict:
     for size in sizes:
         x = precision.layout(torch.rand(batch, 3, size, size, device=device) * 2 - 1)
         with FlopCounterMode(display=False) as counter:
-            cartoonize(G, x)
+            generate(G, x)
         with precision.autocast():
-            dt = timed(lambda: cartoonize(G, x), device, repeats)
+            dt = timed(lambda: generate(G, x), device, repeats)
         gflop = counter.get_total_flops() / 1e9
         out[str(size)] = {"batch": batch, "ms_per_image": 1000 * dt / batch, "gflop_per_s": gflop / dt}
     return out
@@ -149,7 +149,7 @@ def onnx_runtime(G, device, repeats) -> dict:
         got = session.run(None, {"photo": x.numpy()})[0]
         dt = timed(lambda: session.run(None, {"photo": x.numpy()}), torch.device("cpu"), repeats)
     with torch.inference_mode():
-        want = cartoonize(G.cpu(), x).numpy()
+        want = generate(G.cpu(), x).numpy()
     G.to(device)
     return {"ms_per_image": 1000 * dt, "max_abs_diff_vs_torch": float(np.abs(got - want).max())}
 
@@ -251,7 +251,7 @@ def main(argv=None):
             ("training", f"batch {batch}, {size}², {gflop:.0f} GFLOP/step, {workers} loader / {sp_workers} "
                          f"superpixel workers" + (f"; peak {peak}" if peak else "; peak FLOP/s: not known here"))]
     rows += [(f"  {k}", f"{v['steps_per_s']:.3f} steps/s ({v['ms_per_step']:.0f} ms), {v['gflop_per_s']:.0f} "
-                        f"GFLOP/s, {v['vs_seed_path']:.2f}× the seed path") for k, v in train.items()]
+                        f"GFLOP/s, {v['vs_seed_path']:.2f}× the original port's path") for k, v in train.items()]
     if "bf16_skipped" in result:
         rows.append(("  bf16", result["bf16_skipped"]))
     rows.append((f"inference, batch {inf_batch}, G + guided filter ({result['inference_model']})", ""))

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.conventions import Cartoonist, cartoonize
+from models.conventions import Cartoonist, generate
 from models.released.pretrained import resolve_model
 from models.zoo import generator_from
 from utils.checkpoint import checkpoint_path, load_checkpoint
@@ -33,7 +33,7 @@ def resolve_checkpoint(p, opts, write=print) -> tuple[Path, str]:
 
 
 def checkpoint_for(save_dir, model_version: int, batch: int, pretrain: bool = False) -> Path:
-    """The seed's naming: gen{model_version}_batch_{batch}.pth, or pre_gen_batch_{batch}.pth with --pretrain.
+    """The commands' naming: gen{model_version}_batch_{batch}.pth, or pre_gen_batch_{batch}.pth with --pretrain.
 
     A missing file is a UserError naming the expected path and listing the checkpoints that exist.
     """
@@ -111,7 +111,7 @@ class Cartooniser:
     def tensors(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) RGB in [-1, 1], H and W multiples of G's size_multiple -> cartoon, same shape, float32."""
         with self.precision.autocast():
-            return cartoonize(self.G, self.precision.layout(x.to(self.device))).float()
+            return generate(self.G, self.precision.layout(x.to(self.device))).float()
 
     def cartoons(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Full-strength cartoons of RGB uint8 images, each at its own size."""

@@ -18,7 +18,7 @@ from skimage import data
 from torch import nn
 
 from inference.cartoonise import Cartooniser, load_generator, resolve_checkpoint
-from models.conventions import cartoonize, conventions
+from models.conventions import conventions, generate
 from models.released.pretrained import cache_root
 from utils.errors import UserError, cli
 from utils.flags import add_checkpoint_args
@@ -38,7 +38,7 @@ class ExportGraph(nn.Module):
         self.G, self.strength = G, strength
 
     def forward(self, photo):
-        cartoon = cartoonize(self.G, photo)
+        cartoon = generate(self.G, photo)
         return cartoon if self.strength == 1 else self.strength * cartoon + (1 - self.strength) * photo
 
 
@@ -67,7 +67,7 @@ class PixelGraph(nn.Module):
 
     def forward(self, rgba, strength):
         photo = rgba[..., :3].permute(0, 3, 1, 2).float() / 127.5 - 1
-        cartoon = cartoonize(self.G, photo).clamp(-1, 1)
+        cartoon = generate(self.G, photo).clamp(-1, 1)
         mixed = strength * cartoon + (1 - strength) * photo
         rgb = ((mixed + 1) * 127.5).round().clamp(0, 255).permute(0, 2, 3, 1)
         return torch.cat([rgb, torch.full_like(rgb[..., :1], 255)], -1).to(torch.uint8)

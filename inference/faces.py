@@ -19,23 +19,23 @@ class FaceCartooniser:
     def __init__(self, cartooniser: Cartooniser, landmarks: FaceLandmarks, size: int = 256, min_face: int = 96,
                  feather: float = 0.15, track=None):
         """``track``: a utils.faces.track.FaceTrack for the frames of a video (faces followed and smoothed)."""
-        self.run, self.landmarks, self.track = cartooniser, landmarks, track
+        self.whole, self.landmarks, self.track = cartooniser, landmarks, track  # whole: the image Cartooniser
         self.size, self.min_face, self.feather = size, min_face, feather
         self.outcomes: list[tuple[int, int]] = []  # per image: (faces cartoonised from their crop, faces too small)
 
     @property
     def batch_size(self) -> int:
-        return self.run.batch_size
+        return self.whole.batch_size
 
     @property
     def strength(self) -> float:  # the wrapped cartooniser's: one setting, not a copy that could drift
-        return self.run.strength
+        return self.whole.strength
 
     @property
     def faces_per_image(self) -> list[int]:
         return [used for used, _ in self.outcomes]
 
-    def found(self, image: np.ndarray) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    def aligned_faces(self, image: np.ndarray) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
         """((aligned crop, its matrix) of every accepted face big enough to gain from it, faces too small)."""
         out, small = [], 0
         points = [self.landmarks.points(image, box) for _, box in self.landmarks.accepted_faces(image)]
@@ -48,13 +48,13 @@ class FaceCartooniser:
         return out, small
 
     def faces(self, image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        return self.found(image)[0]
+        return self.aligned_faces(image)[0]
 
     def cartoons(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        results = self.run.cartoons(images)
-        found = [self.found(image) for image in images]
+        results = self.whole.cartoons(images)
+        found = [self.aligned_faces(image) for image in images]
         crops = [crop for faces, _ in found for crop, _ in faces]
-        face_cartoons = iter(self.run.cartoons(crops) if crops else [])
+        face_cartoons = iter(self.whole.cartoons(crops) if crops else [])
         for i, (faces, small) in enumerate(found):
             for _, M in faces:
                 results[i] = paste_back(results[i], next(face_cartoons), M, self.feather)
@@ -64,7 +64,7 @@ class FaceCartooniser:
     def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
         return [blend(p, c, self.strength) for p, c in zip(images, self.cartoons(images))]
 
-    def said(self, i: int = -1) -> str:
+    def outcome(self, i: int = -1) -> str:
         """What happened to image ``i``'s faces, in a few words (the app shows it)."""
         used, small = self.outcomes[i]
         if not used and not small:

@@ -1,6 +1,6 @@
 """LSGAN (Mao et al., 2017) on raw discriminator logits, White-box's ``lsgan_loss``.
 
-The seed applied a sigmoid before these squares; the TF reference does not, and neither does this code.
+The discriminator's raw output is squared, with no sigmoid before it, as in the TF reference.
 """
 import torch
 

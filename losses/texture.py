@@ -7,7 +7,7 @@ RANGES = ((0.199, 0.399), (0.487, 0.687), (0.014, 0.214))
 
 
 def color_shift_weights(device=None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """ONE scalar per channel for the whole batch, shape (3,). The seed drew a weight per pixel (a bug)."""
+    """ONE scalar per channel for the whole batch, shape (3,)."""
     u = torch.rand(3, generator=generator)
     lo, hi = torch.tensor(RANGES).T
     return (lo + u * (hi - lo)).to(device)

@@ -36,7 +36,7 @@ def conventions(G: nn.Module) -> Cartoonist:
     return G
 
 
-def cartoonize(G: nn.Module, photo: torch.Tensor, training: bool = False) -> torch.Tensor:
+def generate(G: nn.Module, photo: torch.Tensor, training: bool = False) -> torch.Tensor:
     """Photo (B, 3, H, W) RGB in [-1, 1], H and W multiples of G's size_multiple -> G's cartoon, RGB.
 
     ``G`` is called as given (a DDP wrapper keeps its gradient hooks); its conventions decide the channel order

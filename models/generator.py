@@ -34,7 +34,6 @@ class Generator(Cartoonist):
         x2 = lrelu(conv3×3→4c (lrelu(conv3×3 s2→2c x1)));  x2 = resblocks(x2);  x2 = lrelu(conv3×3→2c x2)
         x3 = lrelu(conv3×3→c (lrelu(conv3×3→2c (up(x2) + x1))))
         x4 = lrelu(conv3×3→c (up(x3) + x0));       out = conv7×7→3 x4
-    The seed's PyTorch port dropped both skips (its upsample returned its input); the TF reference adds them.
     The output has no activation, as in the reference (its tf.clip_by_value is commented out): training
     judges the raw output after the guided filter, and images are clipped to [-1, 1] only when written.
     Weights start Glorot-uniform with zero biases (TF slim's defaults).

@@ -44,7 +44,7 @@ def main(argv=None):
             continue
         found += 1
         sure += raw[0][0] >= SURE
-        used += bool(faces.found(photo)[0])
+        used += bool(faces.aligned_faces(photo)[0])
     seconds = (time.time() - t0) / max(len(photos), 1)
     print(f"{len(photos)} photos ({len(unreadable)} unreadable): dlib finds a face on {found}; {used} of those "
           f"{found} ({100 * used / max(found, 1):.1f} %) are cartoonised from their aligned crop ({sure} sure, "

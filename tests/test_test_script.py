@@ -41,8 +41,8 @@ def test_model_version_and_batch_name_the_checkpoint(trained_checkpoint, photos,
 def test_single_image_input_and_size_cap(trained_checkpoint, tmp_path, monkeypatch):
     """--size caps the long side G sees (130 -> 64, padded to 64×44), and the cartoon comes back at 90×130."""
     import inference.cartoonise as cartoonise
-    seen, real = [], cartoonise.cartoonize
-    monkeypatch.setattr(cartoonise, "cartoonize", lambda G, x: seen.append(tuple(x.shape[-2:])) or real(G, x))
+    seen, real = [], cartoonise.generate
+    monkeypatch.setattr(cartoonise, "generate", lambda G, x: seen.append(tuple(x.shape[-2:])) or real(G, x))
     image = np.random.default_rng(1).integers(0, 256, (90, 130, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "one.png"), image)
     run(["--checkpoint", trained_checkpoint, "--input", tmp_path / "one.png", "--out", tmp_path / "o", "--size", 64,

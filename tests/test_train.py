@@ -209,7 +209,7 @@ def test_batched_vgg_targets_give_the_terms_of_separate_forwards():
     from losses.content import content_loss
     from losses.structure import structure_loss
     from losses.superpixel import Pending
-    from models.conventions import cartoonize
+    from models.conventions import generate
 
     nets = make_nets(8)
     photo, target = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
@@ -219,7 +219,7 @@ def test_batched_vgg_targets_give_the_terms_of_separate_forwards():
             return Pending(lambda: target)
 
     with torch.no_grad():
-        fake = cartoonize(nets.G, photo, training=True)
+        fake = generate(nets.G, photo, training=True)
         want_content = content_loss(nets.vgg(photo), nets.vgg(fake)).item()
         want_structure = structure_loss(nets.vgg(target), nets.vgg(fake)).item()
     out = train_step(photo, photo, nets, LossWeights(), Precision(torch.device("cpu")), Fixed())
@@ -317,7 +317,7 @@ def test_the_anchor_term_compares_g_with_the_frozen_start_not_with_itself():
     """raw['anchor'] = mean |G(x) − G0(x)| with G0 the untouched start (computed here independently, before the
     step); it is not 0 once G has moved."""
     from losses.anchor import style_anchor
-    from models.conventions import cartoonize
+    from models.conventions import generate
 
     nets = make_nets(8)
     G0 = Generator(8, 1)
@@ -328,7 +328,7 @@ def test_the_anchor_term_compares_g_with_the_frozen_start_not_with_itself():
     nets.anchor = G0
     photo = torch.rand(2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
-        expected = style_anchor(cartoonize(nets.G, photo, training=True), cartoonize(G0, photo, training=True))
+        expected = style_anchor(generate(nets.G, photo, training=True), generate(G0, photo, training=True))
     weights = LossWeights(tv=0, surface=0, texture=0, content=0, structure=0, landmark=0, anchor=1)
     out = train_step(photo, photo, nets, weights, Precision(torch.device("cpu")), Superpixels(0))
     assert expected > 0.01
@@ -350,7 +350,7 @@ def test_the_face_settings_reach_the_terms():
     the losses say."""
     from losses.anchor import anchor_weight, style_anchor
     from losses.landmark import heatmaps, landmark_term
-    from models.conventions import cartoonize
+    from models.conventions import generate
     from training.steps import FaceSettings
 
     nets = make_nets(8)
@@ -363,7 +363,7 @@ def test_the_face_settings_reach_the_terms():
     points = torch.full((2, 68, 2), 16.0)
     weights = LossWeights(tv=0, surface=0, texture=0, content=0, structure=0, landmark=1, anchor=1)
     with torch.no_grad():
-        fake, held = cartoonize(nets.G, photo, training=True), cartoonize(G0, photo, training=True)
+        fake, held = generate(nets.G, photo, training=True), generate(G0, photo, training=True)
         free = anchor_weight(heatmaps(points, 32, 0.015 * 32), 0.8)
         want = {"landmark": landmark_term(fake, photo, points, 0.015, "surface", threshold=0.05).item(),
                 "anchor": style_anchor(fake, held, free).item()}

@@ -1,4 +1,4 @@
-"""One argparse builder for the training scripts, with the seed's flag names, defaults and checks (no torch: the
+"""One argparse builder for the training scripts, with their flag names, defaults and checks (no torch: the
 scripts parse their arguments before importing it)."""
 import argparse
 import json
@@ -80,12 +80,12 @@ def train_parser() -> argparse.ArgumentParser:
                    help="processes computing superpixel targets (0: in the training process)")
     p.add_argument("--landmark_sigma", type=float, default=0.015, help="heatmap σ as a fraction of the image side")
     p.add_argument("--landmark_view", choices=("edges", "surface"), default="edges",
-                   help="what the landmark term compares near the 68 points: the images' edges (the seed's), or the "
+                   help="what the landmark term compares near the 68 points: the images' edges (the default), or the "
                         "edges of their surface representation (guided-filter blur: shapes, not skin texture)")
     p.add_argument("--landmark_threshold", type=float, default=0.0,
                    help="edges weaker than this (Sobel magnitude of the luma in [-1, 1]; 0.03 ≈ 4 levels of 255 per "
                         "pixel) do not count in the landmark term: the photo's soft shading asks for nothing, the "
-                        "contours still do; 0: every edge counts (the seed's)")
+                        "contours still do; 0: every edge counts (the default)")
     p.add_argument("--anchor_free", type=float, default=0.0,
                    help="style anchor weight 1 − f·H near the face's contours (H: the landmark heatmaps), so the "
                         "geometry may move there; 0: held everywhere")

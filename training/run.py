@@ -206,7 +206,7 @@ class Run:
             self.tb.add_image("samples", grid, step, dataformats="HWC")
         return write_image(self.dir / "samples" / f"{step:07d}.jpg", grid)
 
-    def evaluated(self, step: int, measures: dict, sheet) -> None:
+    def log_evaluation(self, step: int, measures: dict, sheet) -> None:
         """One held-out evaluation (train.py --eval_every): a row of eval.jsonl, TensorBoard scalars, a sheet."""
         if not self.writes:
             return

@@ -19,7 +19,7 @@ from losses.surface import surface
 from losses.texture import RANGES, color_shift, color_shift_weights
 from losses.tv import total_variation
 from losses.weights import LossWeights
-from models.conventions import cartoonize
+from models.conventions import generate
 from training.distributed import any_rank, unwrap
 from utils.runtime import requires_grad
 
@@ -76,7 +76,7 @@ class Nets:
 @dataclass(frozen=True)
 class FaceSettings:
     """How the face terms see the face (train.py's flags): the landmark heatmaps' σ (a fraction of the image
-    side, --landmark_sigma), the landmark term's view (--landmark_view: 'edges', the seed's, or 'surface'), how
+    side, --landmark_sigma), the landmark term's view (--landmark_view: 'edges', the default, or 'surface'), how
     much the style anchor frees the face's contours (--anchor_free, 0: not at all), and the edge strength below
     which the landmark term ignores edges (--landmark_threshold, 0: none ignored)."""
     sigma: float = 0.015
@@ -103,7 +103,7 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
     requires_grad(D_tex, False)
     requires_grad(D_surf, False)
     with precision.autocast():
-        fake = cartoonize(G, photo, training=True)
+        fake = generate(G, photo, training=True)
     pending = superpixels.submit(fake) if weights.structure > 0 else None
     adversarial = weights.surface > 0 or weights.texture > 0
     with precision.autocast():
@@ -131,7 +131,7 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
             raw["landmark"] = landmark_term(fake, photo, points, face.sigma, face.view, maps, face.threshold)
         if nets.anchor is not None and weights.anchor > 0:
             with torch.no_grad():
-                anchor = cartoonize(nets.anchor, photo, training=True)
+                anchor = generate(nets.anchor, photo, training=True)
                 free = anchor_weight(maps, face.anchor_free) if freed and maps is not None else None
             raw["anchor"] = style_anchor(fake, anchor, free)
     weighted = weights.weigh(raw)
@@ -176,7 +176,7 @@ def d_warmup_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, precis
     but the discriminators from random weights (White-box released G alone), their first, uninformed gradients
     would otherwise push G around. G is untouched; returns the D terms."""
     with torch.no_grad(), precision.autocast():
-        fake = cartoonize(unwrap(nets.G), photo, training=True)
+        fake = generate(unwrap(nets.G), photo, training=True)
         blur_fake = surface(fake)
     return d_update(fake.float(), blur_fake.float(), cartoon, nets, precision, d_steps)
 
@@ -184,6 +184,6 @@ def d_warmup_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, precis
 @torch.no_grad()
 def representations(photo: torch.Tensor, G: nn.Module, superpixels) -> list[torch.Tensor]:
     """The sample-grid columns: photo | output | superpixel | surface blur | texture gray (mean weights)."""
-    fake = cartoonize(unwrap(G), photo, training=True)
+    fake = generate(unwrap(G), photo, training=True)
     mid = torch.tensor([(lo + hi) / 2 for lo, hi in RANGES])
     return [photo, fake, superpixels(fake), surface(fake), color_shift(fake, mid)]

@@ -18,7 +18,7 @@ FORMAT = "wbface-checkpoint/1"
 
 
 def checkpoint_path(save_dir, prefix: str, step: int) -> Path:
-    """``{save_dir}/{prefix}_batch_{step}.pth`` — the seed's naming (prefix 'pre_gen' or 'gen{version}')."""
+    """``{save_dir}/{prefix}_batch_{step}.pth`` (prefix 'pre_gen' or 'gen{version}')."""
     return Path(save_dir) / f"{prefix}_batch_{step}.pth"
 
 
@@ -130,7 +130,7 @@ def restore_rng(state: dict) -> None:
 
 
 def prune(save_dir, prefix: str, keep_last: int) -> list[Path]:
-    """Remove all but the newest ``keep_last`` checkpoints of ``prefix`` (0 keeps all, like the seed)."""
+    """Remove all but the newest ``keep_last`` checkpoints of ``prefix`` (0 keeps all)."""
     if keep_last <= 0:
         return []
     old = [p for _, p in list_checkpoints(save_dir, prefix)[:-keep_last]]

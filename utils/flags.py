@@ -3,9 +3,9 @@ arguments first, so ``--help`` answers without loading torch (2 s on a slow mach
 import argparse
 import os
 
-PHOTO_DIR = "datasets/ffhq/128px/00000"  # the seed's layout: FFHQ thumbnails
+PHOTO_DIR = "datasets/ffhq/128px/00000"  # FFHQ thumbnails (docs/data.md)
 CARTOON_DIR = "datasets/animeGAN/SummerWar/style"  # an AnimeGAN style set
-SAVE_DIR = "checkpoints/saved_models"  # the seed's folder: {prefix}_batch_{step}.pth files
+SAVE_DIR = "checkpoints/saved_models"  # {prefix}_batch_{step}.pth files
 LOG_DIR = "checkpoints/logs"
 
 

@@ -34,7 +34,7 @@ def main(argv=None):
     p.add_argument("src", help="a checkpoint of this project (train.py's)")
     p.add_argument("out", help="the released .pth")
     p.add_argument("--licence", required=True, help="the weights' licence (a fine-tune inherits its start's)")
-    p.add_argument("--made", required=True, help="how it was made: the command, the setting, the seed")
+    p.add_argument("--made", required=True, help="how it was made: the command, the setting, the random seed")
     opts = p.parse_args(argv)
     out = release(opts.src, opts.out, opts.licence, opts.made)
     print(f"released {opts.src} -> {out} ({out.stat().st_size / 1e6:.2f} MB, fp16)")

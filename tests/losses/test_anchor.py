@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from losses.anchor import style_anchor
-from models.conventions import cartoonize
+from models.conventions import generate
 from models.face_generator import FaceGenerator
 
 
@@ -13,11 +13,11 @@ def test_zero_when_g_equals_the_starting_model():
     G = FaceGenerator(4, 1)
     G0 = copy.deepcopy(G).eval()
     x = torch.rand(2, 3, 32, 32) * 2 - 1
-    loss = style_anchor(cartoonize(G, x, training=True), cartoonize(G0, x, training=True))
+    loss = style_anchor(generate(G, x, training=True), generate(G0, x, training=True))
     assert loss.item() == 0.0
     with torch.no_grad():
         G.up4.conv_layer[4].bias.add_(0.1)
-    assert style_anchor(cartoonize(G, x), cartoonize(G0, x)).item() > 0
+    assert style_anchor(generate(G, x), generate(G0, x)).item() > 0
 
 
 def test_gradient_is_the_sign_over_the_count_and_does_not_reach_the_anchor():

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from models.conventions import cartoonize, conventions
+from models.conventions import conventions, generate
 from models.face_generator import FaceGenerator
 from models.generator import TEST_EPS, TRAIN_EPS, Generator
 from models.guided_filter import guided_filter
@@ -13,8 +13,8 @@ def test_whitebox_runs_rgb_through_the_guided_filter():
     G = Generator(8, 1).eval()
     x = torch.rand(2, 3, 16, 20) * 2 - 1
     with torch.no_grad():
-        assert torch.allclose(cartoonize(G, x), guided_filter(x, G(x), 1, TEST_EPS))
-        assert torch.allclose(cartoonize(G, x, training=True), guided_filter(x, G(x), 1, TRAIN_EPS))
+        assert torch.allclose(generate(G, x), guided_filter(x, G(x), 1, TEST_EPS))
+        assert torch.allclose(generate(G, x, training=True), guided_filter(x, G(x), 1, TRAIN_EPS))
 
 
 def test_face_model_takes_and_returns_bgr_without_a_filter():
@@ -22,8 +22,8 @@ def test_face_model_takes_and_returns_bgr_without_a_filter():
     x = torch.rand(2, 3, 32, 48) * 2 - 1
     with torch.no_grad():
         want = G(x.flip(1)).flip(1)  # the author's inference feeds OpenCV's BGR frames
-        assert torch.equal(cartoonize(G, x), want) and torch.equal(cartoonize(G, x, training=True), want)
-        assert not torch.allclose(cartoonize(G, x), G(x))  # the order matters: an RGB feed is another output
+        assert torch.equal(generate(G, x), want) and torch.equal(generate(G, x, training=True), want)
+        assert not torch.allclose(generate(G, x), G(x))  # the order matters: an RGB feed is another output
 
 
 def test_conventions_are_found_through_wrappers():

@@ -20,7 +20,7 @@ from skimage import data
 import models.released.convert as convert_whitebox
 import test as test_script
 from inference.cartoonise import load_generator
-from models.conventions import cartoonize
+from models.conventions import generate
 from models.released.tf_checkpoint import read_checkpoint
 from utils.errors import UserError
 from utils.image_io import read_image
@@ -65,7 +65,7 @@ def test_converted_generator_reproduces_tf_on_a_real_photo(tf_model, tmp_path):
     assert sum(p.numel() for p in G.parameters()) == 1_467_075
     x = torch.from_numpy(photo_rgb.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
     with torch.no_grad():
-        ours = cartoonize(G, x)[0].permute(1, 2, 0).numpy()
+        ours = generate(G, x)[0].permute(1, 2, 0).numpy()
     assert np.abs(ours - tf_bgr[..., ::-1]).max() < 1e-4
 
 
@@ -75,7 +75,7 @@ def test_channel_order_red_only_input(tf_model, tmp_path):
     G = load_generator(tmp_path / "wb.pth", "cpu")
     red = ref["red"]
     with torch.no_grad():
-        ours = cartoonize(G, torch.from_numpy(red).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+        ours = generate(G, torch.from_numpy(red).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
     tf_out = ref["red_bgr_out"]  # TF fed the BGR version: red in its last channel
     assert np.abs(ours - tf_out[..., ::-1]).max() < 1e-4
     assert np.abs(ours - tf_out).max() > 1e-2  # and the channel order matters

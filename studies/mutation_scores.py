@@ -7,11 +7,12 @@ no tests (no selected test reaches the function), not run yet, and the score kil
 docs/mutation.md keeps the table and the surviving mutants' verdicts (a test that kills it, or why it is
 equivalent).
 """
+import argparse
 import collections
 import re
 import sys
 
-PACKAGES = ("losses", "models", "utils.faces.metrics", "inference.stylization", "models.released")
+PACKAGES = ("losses", "models.released", "models", "utils.faces.metrics", "inference.stylization")  # most specific first
 LINE = re.compile(r"^\s*(?P<name>[\w.]+)__mutmut_\d+: (?P<status>.+)$")
 
 
@@ -43,5 +44,11 @@ def markdown(table: dict) -> str:
     return "\n".join(rows)
 
 
-if __name__ == "__main__":
+def main(argv=None) -> None:
+    argparse.ArgumentParser(description="Scores per package from `mutmut results --all true` on standard input, as "
+                                        "docs/mutation.md's table.").parse_args(argv)
     print(markdown(scores(sys.stdin)))
+
+
+if __name__ == "__main__":
+    main()

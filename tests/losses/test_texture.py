@@ -30,8 +30,9 @@ def test_same_weights_give_the_same_gray_for_identical_inputs_and_match_numpy():
 
 
 def test_spatially_uniform_weights():
-    """One weight per channel per step, not per pixel (the earlier PyTorch port's bug, docs/fidelity.md): an image whose three channels are
-    different constants stays constant, at (wr·r + wg·g + wb·b)/(wr + wg + wb). Equal channels would not tell."""
+    """One weight per channel per step, not per pixel (the earlier PyTorch port's bug, docs/fidelity.md): an image
+    whose three channels are different constants stays constant, at (wr·r + wg·g + wb·b)/(wr + wg + wb). Equal
+    channels would not tell."""
     image = torch.tensor([0.9, 0.1, -0.5]).view(1, 3, 1, 1).expand(2, 3, 6, 6)
     w = color_shift_weights()
     gray = color_shift(image, w)

@@ -17,7 +17,7 @@ from tests.pixel_bombs import png_header_only
 from utils.checkpoint import save_checkpoint
 from utils.image_io import read_image
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write_bad_files(d):

@@ -14,7 +14,7 @@ import pretrain
 import train
 from utils.checkpoint import load_checkpoint
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def common(root, photo_dir, total, *extra):

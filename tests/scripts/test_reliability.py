@@ -14,7 +14,7 @@ import torch
 import pretrain
 from utils.checkpoint import list_checkpoints, load_checkpoint
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def train_args(root, photo_dir, cartoon_dir, vgg_file, total, *extra):
@@ -247,16 +247,6 @@ def test_pretrain_resume_restores_its_options(tmp_path, photo_dir, capsys):
     assert "overrides: --total_iter 2 → 3" in capsys.readouterr().out
     ckpt = load_checkpoint(tmp_path / "ck" / "pre_gen_batch_3.pth", kind="pretrain")
     assert ckpt["options"]["channel"] == 8 and ckpt["options"]["image_size"] == 32
-
-
-def test_logs_keep_each_step_once_after_a_resume_from_an_earlier_step(tmp_path):
-    from training.run import keep_rows_up_to
-    log = tmp_path / "eval.jsonl"
-    log.write_text("".join(json.dumps({"step": s, "x": s}) + "\n" for s in (1, 2, 3, 4)) + '{"step": 5, "x"')
-    keep_rows_up_to(log, 2)
-    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [1, 2]
-    keep_rows_up_to(tmp_path / "absent.jsonl", 2)
-    assert not (tmp_path / "absent.jsonl").exists()
 
 
 def start_group(args, cwd) -> subprocess.Popen:

@@ -18,7 +18,7 @@ from tests.browser import chromium
 from utils.image_io import read_image
 
 gradio_client = pytest.importorskip("gradio_client", reason="gradio is not installed (pip install -r requirements.txt)")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # a tiny random generator; TEST_APP_CHECKPOINT=PATH runs the same tests on another (the README's screenshot was
 # taken by test_in_a_real_browser... with the released model and TEST_APP_SCREENSHOT=docs/app.png)
 CHECKPOINT = Path(os.environ.get("TEST_APP_CHECKPOINT", REPO / "tests" / "fixtures" / "gen7_batch_1.pth"))

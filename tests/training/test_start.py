@@ -1,0 +1,44 @@
+"""What train.py starts from: the start checkpoint it picks and says, and the origin its checkpoints record."""
+import argparse
+import os
+
+import pytest
+import torch
+
+from models.generator import Generator
+from training.start import initial_generator, origin, start_checkpoint
+from utils.checkpoint import checkpoint_path, save_checkpoint
+from utils.errors import UserError
+
+
+@pytest.mark.parametrize("start, steps", [({"kind": "released"}, None), ({"kind": "pretrain", "step": 900}, 0),
+                                          ({"kind": "train", "step": 300}, 300),
+                                          ({"kind": "train", "step": 300, "origin": {"steps": 1000}}, 1300),
+                                          ({"kind": "train", "step": 300, "origin": {"steps": None}}, None)])
+def test_origin_counts_the_adversarial_steps_already_in_the_start(start, steps):
+    assert origin(start, "m.pth") == {"model": "m.pth", "kind": start["kind"], "steps": steps}
+
+
+def pretrained_file(save_dir, step, G):
+    return save_checkpoint(checkpoint_path(save_dir, "pre_gen", step), {"kind": "pretrain", "step": step,
+                                                                        "arch": G.arch(), "G": G.state_dict()})
+
+
+def test_the_highest_pretraining_step_is_picked_and_a_newer_file_is_pointed_out(tmp_path):
+    G = Generator(4, 1)
+    high, low = pretrained_file(tmp_path, 500, G), pretrained_file(tmp_path, 100, G)
+    os.utime(high, (1, 1))  # the step-100 file is newer: a restarted pretraining run
+    said = []
+    opts = argparse.Namespace(pretrained=None, save_dir=str(tmp_path), resume=False)
+    assert start_checkpoint(opts, said.append) == high
+    assert said == [f"warning: {low.name} was written after {high.name}; pass --pretrained {low} to start from it "
+                    f"instead", f"generator initialised from {high} (highest pretraining step in {tmp_path})"]
+    G1, came_from = initial_generator(opts, lambda *_: None)
+    assert came_from == {"model": str(high), "kind": "pretrain", "steps": 0} and G1.training
+    assert all(torch.equal(a, b) for a, b in zip(G1.state_dict().values(), G.state_dict().values()))
+
+
+def test_nothing_to_start_from_is_one_line(tmp_path):
+    with pytest.raises(UserError, match=f"no pretrained generator in {tmp_path} \\(pre_gen_batch_\\*.pth\\): run "
+                                        f"pretrain.py first"):
+        start_checkpoint(argparse.Namespace(pretrained=None, save_dir=str(tmp_path)))

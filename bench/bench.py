@@ -14,6 +14,7 @@ Data: --photo_dir/--cartoon_dir, else a demo set built in a temporary folder (re
 import argparse
 import datetime
 import json
+import os
 import resource
 import tempfile
 import time
@@ -170,7 +171,7 @@ def table(rows) -> str:
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
-def main(argv=None):
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer steps and sizes (about 2 minutes on a 2-core CPU)")
     p.add_argument("--photo_dir")
@@ -181,28 +182,44 @@ def main(argv=None):
     p.add_argument("--image_size", type=int, default=None, help="default: 256 on GPU, 128 on CPU")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--out", default="bench/results")
-    opts = p.parse_args(argv)
-    device = torch.device(opts.device)
-    gpu = device.type == "cuda"
-    torch.backends.cudnn.benchmark = gpu
-    batch, size = opts.batch_size or (16 if gpu else 4), opts.image_size or (256 if gpu else 128)
-    cores = len(__import__("os").sched_getaffinity(0))
-    workers = opts.workers if opts.workers is not None else min(8, max(1, cores // 2))
-    sp_workers = max(1, cores - 2 * workers) if cores > 2 else 1
-    steps, warmup, repeats = (4, 2, 2) if opts.quick else (12, 3, 5)
-    name = torch.cuda.get_device_name(device) if gpu else cpu_name()
-    native = gpu or native_bf16_cpu()
-    auto = resolve_precision(device)
-    now = datetime.datetime.now()
-    result = {"device": name, "date": now.isoformat(timespec="seconds"), "torch": torch.__version__,
-              "auto": f"{auto[0]}, {'channels_last' if auto[1] else 'contiguous'} ({auto[2]})",
-              "batch_size": batch, "image_size": size, "workers": workers, "superpixel_workers": sp_workers}
-    variants = {"fp32": ("fp32", False), "fp32 + channels_last": ("fp32", True)}
-    if native:
-        variants["bf16 + channels_last"] = ("bf16", True)
-    else:
-        result["bf16_skipped"] = "no native bf16 on this CPU (emulated bf16 ran a VGG19 forward 130× slower)"
+    return p
 
+
+class Setup:
+    """What every measure shares: the device and its name, batch and crop size, helper processes, repeats, the
+    precisions to compare (bf16 only where the hardware computes it)."""
+
+    def __init__(self, opts):
+        self.device = torch.device(opts.device)
+        self.gpu = self.device.type == "cuda"
+        torch.backends.cudnn.benchmark = self.gpu
+        self.batch = opts.batch_size or (16 if self.gpu else 4)
+        self.size = opts.image_size or (256 if self.gpu else 128)
+        cores = len(os.sched_getaffinity(0))
+        self.workers = opts.workers if opts.workers is not None else min(8, max(1, cores // 2))
+        self.sp_workers = max(1, cores - 2 * self.workers) if cores > 2 else 1
+        self.steps, self.warmup, self.repeats = (4, 2, 2) if opts.quick else (12, 3, 5)
+        self.name = torch.cuda.get_device_name(self.device) if self.gpu else cpu_name()
+        self.native = self.gpu or native_bf16_cpu()
+        self.auto = resolve_precision(self.device)
+        self.variants = {"fp32": ("fp32", False), "fp32 + channels_last": ("fp32", True)}
+        if self.native:
+            self.variants["bf16 + channels_last"] = ("bf16", True)
+        self.sizes = (128, 256, 512) if opts.quick else (128, 256, 512, 720)
+
+    def header(self, now) -> dict:
+        result = {"device": self.name, "date": now.isoformat(timespec="seconds"), "torch": torch.__version__,
+                  "auto": f"{self.auto[0]}, {'channels_last' if self.auto[1] else 'contiguous'} ({self.auto[2]})",
+                  "batch_size": self.batch, "image_size": self.size, "workers": self.workers,
+                  "superpixel_workers": self.sp_workers}
+        if not self.native:
+            result["bf16_skipped"] = "no native bf16 on this CPU (emulated bf16 ran a VGG19 forward 130× slower)"
+        return result
+
+
+def training_rows(opts, setup: Setup) -> tuple[float, dict]:
+    """(GFLOP per step, {path: steps/s, ms, GFLOP/s, ratio to the original port's synchronous path})."""
+    device, batch, size = setup.device, setup.batch, setup.size
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
         if opts.photo_dir and opts.cartoon_dir:
             photo_dir, cartoon_dir = Path(opts.photo_dir), Path(opts.cartoon_dir)
@@ -211,50 +228,63 @@ def main(argv=None):
             make_demo(["--out", tmp, "--num", "32"])
             photo_dir, cartoon_dir = Path(tmp) / "photo", Path(tmp) / "cartoon"
         photos, cartoons = ImageFolder(photo_dir, size), ImageFolder(cartoon_dir, size)
-        result["gflop_per_step"] = gflop = step_gflop(device, batch, size)
-        method = "torch" if gpu else "skimage"
-        train = {"seed-equivalent synchronous, fp32": train_rate(device, photos, cartoons, batch, steps, warmup,
-                                                                 Precision(device), False, workers)}
-        for label, (prec, cl) in variants.items():
-            train[f"project, {label}"] = train_rate(device, photos, cartoons, batch, steps, warmup,
-                                                    Precision(device, prec, cl), True, workers, sp_workers, method)
-        if gpu:
+        gflop = step_gflop(device, batch, size)
+        run = dict(photos=photos, cartoons=cartoons, batch=batch, steps=setup.steps, warmup=setup.warmup)
+        train = {"original port's synchronous path, fp32": train_rate(device, **run, precision=Precision(device),
+                                                                      pipelined=False, workers=setup.workers)}
+        method = "torch" if setup.gpu else "skimage"
+        for label, (prec, cl) in setup.variants.items():
+            train[f"project, {label}"] = train_rate(device, **run, precision=Precision(device, prec, cl),
+                                                    pipelined=True, workers=setup.workers,
+                                                    sp_workers=setup.sp_workers, method=method)
+        if setup.gpu:
             train["project, bf16 + channels_last, skimage SLIC in processes"] = train_rate(
-                device, photos, cartoons, batch, steps, warmup, Precision(device, "bf16", True), True, workers,
-                sp_workers, "skimage")
-    seed = train["seed-equivalent synchronous, fp32"]["steps_per_s"]
+                device, **run, precision=Precision(device, "bf16", True), pipelined=True, workers=setup.workers,
+                sp_workers=setup.sp_workers, method="skimage")
+    original = train["original port's synchronous path, fp32"]["steps_per_s"]
     for row in train.values():
-        row["gflop_per_s"], row["vs_seed_path"] = gflop * row["steps_per_s"], row["steps_per_s"] / seed
-    result["train"] = train
+        row["gflop_per_s"], row["vs_original_port"] = gflop * row["steps_per_s"], row["steps_per_s"] / original
+    return gflop, train
 
-    G = (load_generator(__import__("models.released.pretrained", fromlist=["x"]).resolve_model(opts.model), device)
-         if opts.model else Generator().to(device).eval())
-    result["inference_model"] = opts.model or "random weights"
-    sizes = (128, 256, 512) if opts.quick else (128, 256, 512, 720)
-    inf_batch = 64 if gpu else 1
-    result["inference"] = {label: inference(device, G, sizes, inf_batch, repeats, Precision(device, prec, cl))
-                           for label, (prec, cl) in variants.items()}
+
+def inference_rows(opts, setup: Setup) -> dict:
+    """G + its filter per size and precision, test.py's path on a 512² photo, bf16 against fp32 on real photos,
+    ONNX Runtime (CPU), and one batched VGG call against two."""
+    from models.released.pretrained import resolve_model
+
+    device, repeats = setup.device, setup.repeats
+    G = load_generator(resolve_model(opts.model), device) if opts.model else Generator().to(device).eval()
+    inf_batch = 64 if setup.gpu else 1
+    result = {"inference_model": opts.model or "random weights", "inference_batch": inf_batch,
+              "inference": {label: inference(device, G, setup.sizes, inf_batch, repeats, Precision(device, prec, cl))
+                            for label, (prec, cl) in setup.variants.items()}}
     photo = real_photos(512)[0]
-    for label, (prec, cl) in {"auto": auto[:2], "fp32": ("fp32", False)}.items():
-        run = Cartooniser(G, device, 720, Precision(device, *((prec, cl) if label == "fp32" else auto[:2])), 1)
-        result[f"test_py_512_ms_{label}"] = 1000 * timed(lambda: run([photo]), device, repeats)
-    if native:
+    for label, precision in {"auto": setup.auto[:2], "fp32": ("fp32", False)}.items():
+        cartoonise = Cartooniser(G, device, 720, Precision(device, *precision), 1)
+        result[f"test_py_512_ms_{label}"] = 1000 * timed(lambda: cartoonise([photo]), device, repeats)
+    if setup.native:
         result["bf16_vs_fp32_512"] = bf16_vs_fp32(G, device)
-    if not gpu:
+    if not setup.gpu:
         result["onnxruntime_512"] = onnx_runtime(G, device, repeats)
-    best = "bf16 + channels_last" if native else "fp32"
-    result["vgg_no_grad_batching"] = vgg_batching(device, batch, size, repeats, Precision(device, *variants[best]))
-    result["cpu_peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    peak = next((v for k, v in PEAK_TFLOPS.items() if k in name), None) if gpu else None
+    best = "bf16 + channels_last" if setup.native else "fp32"
+    result["vgg_no_grad_batching"] = vgg_batching(device, setup.batch, setup.size, repeats,
+                                                  Precision(device, *setup.variants[best]))
+    return result
 
-    rows = [("device", f"{name}, torch {torch.__version__}"), ("--precision auto picks", result["auto"]),
-            ("training", f"batch {batch}, {size}², {gflop:.0f} GFLOP/step, {workers} loader / {sp_workers} "
-                         f"superpixel workers" + (f"; peak {peak}" if peak else "; peak FLOP/s: not known here"))]
+
+def report_rows(result: dict, setup: Setup) -> list[tuple[str, str]]:
+    """The printed table's rows."""
+    peak = next((v for k, v in PEAK_TFLOPS.items() if k in setup.name), None) if setup.gpu else None
+    train, gflop = result["train"], result["gflop_per_step"]
+    rows = [("device", f"{setup.name}, torch {torch.__version__}"), ("--precision auto picks", result["auto"]),
+            ("training", f"batch {setup.batch}, {setup.size}², {gflop:.0f} GFLOP/step, {setup.workers} loader / "
+                         f"{setup.sp_workers} superpixel workers" + (f"; peak {peak}" if peak else
+                                                                      "; peak FLOP/s: not known here"))]
     rows += [(f"  {k}", f"{v['steps_per_s']:.3f} steps/s ({v['ms_per_step']:.0f} ms), {v['gflop_per_s']:.0f} "
-                        f"GFLOP/s, {v['vs_seed_path']:.2f}× the original port's path") for k, v in train.items()]
+                        f"GFLOP/s, {v['vs_original_port']:.2f}× the original port's path") for k, v in train.items()]
     if "bf16_skipped" in result:
         rows.append(("  bf16", result["bf16_skipped"]))
-    rows.append((f"inference, batch {inf_batch}, G + guided filter ({result['inference_model']})", ""))
+    rows.append((f"inference, batch {result['inference_batch']}, G + guided filter ({result['inference_model']})", ""))
     for label, per_size in result["inference"].items():
         rows += [(f"  {s}², {label}", f"{v['ms_per_image']:.1f} ms/image, {v['gflop_per_s']:.0f} GFLOP/s")
                  for s, v in per_size.items()]
@@ -272,10 +302,21 @@ def main(argv=None):
     rows.append(("VGG no-grad forwards: 2 calls / 1 batched",
                  f"{v['two_calls_ms']:.0f} / {v['one_batched_call_ms']:.0f} ms ({v['speedup']:.2f}×)"))
     rows.append(("peak CPU RSS", f"{result['cpu_peak_rss_gib']:.2f} GiB"))
-    print(table(rows))
+    return rows
+
+
+def main(argv=None):
+    """Parse → measure training → measure inference → print the table and write the JSON."""
+    opts = parser().parse_args(argv)
+    setup, now = Setup(opts), datetime.datetime.now()
+    result = setup.header(now)
+    result["gflop_per_step"], result["train"] = training_rows(opts, setup)
+    result.update(inference_rows(opts, setup))
+    result["cpu_peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(table(report_rows(result, setup)))
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{'cuda' if gpu else 'cpu'}-{now.strftime('%Y-%m-%dT%H%M%S')}.json"
+    path = out / f"{'cuda' if setup.gpu else 'cpu'}-{now.strftime('%Y-%m-%dT%H%M%S')}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written {path}")
 

@@ -216,8 +216,7 @@ def plot(arms: dict, baselines: dict, path: Path, earlier: dict | None = None) -
     return path
 
 
-@cli
-def main(argv=None):
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--photo_dir", required=True)
     p.add_argument("--cartoon_dir", required=True)
@@ -247,75 +246,104 @@ def main(argv=None):
                         "(docs/face_study_frontier.json)")
     p.add_argument("--eval_every", type=int, default=100,
                    help="held-out measures while each run trains (train.py --eval_dir, 32 photos); 0: none")
-    opts = p.parse_args(argv)
-    arms = [parse_arm(a, opts.weights) for a in opts.arm]
-    earlier = read_frontier(opts.frontier) if opts.frontier else None  # before hours of training, not after
-    out = Path(opts.out)
-    held_out = split(Path(opts.photo_dir), out, opts.holdout)
-    save_dir, log_dir, scores = out / "saved_models", out / "logs", out / "scores"
-    scores.mkdir(parents=True, exist_ok=True)
-    start = resolve_model(opts.pretrained)
-    photos, unreadable = read_images(held_out)
-    for reason in unreadable:
-        print(f"skipped {reason}")
-    device = pick_device(opts.device)
-    metrics = FaceMetrics()
+    return p
 
-    aligned = aligned_crops(photos)  # the same photos as --align crops their faces
-    print(f"held out: {len(photos)} photos, {len(aligned)} aligned face crops")
 
-    def cartoonise(path, images=photos):
-        return Cartooniser(load_generator(path, device), device, max_side=opts.eval_size, batch_size=16)(images)
+def run_version(arm: int, seed: int, weight: int) -> int:
+    """The --model_version of a run: 9000 + 1000·arm + 100·seed + weight (indices in the command's order). Fixed,
+    so that a study stopped and started again finds each run's checkpoints."""
+    return 9000 + 1000 * arm + 100 * seed + weight
 
-    def both(path, images=None):
-        """Scores on the whole held-out photos and on their aligned crops."""
-        return {**score(metrics, photos, images if images is not None else cartoonise(path)),
-                "aligned": score(metrics, aligned, cartoonise(path, aligned)) if aligned else {}}
 
-    baselines = {f"{model_name(opts.pretrained)} (untouched)": both(start)}
-    for spec in opts.baseline:  # labelled by registry name, not by the path they were read from
-        baselines[f"{model_name(spec)} (untouched)"] = both(resolve_model(spec))
-    baselines[PHOTOS] = {**score(metrics, photos, photos),
-                                      "aligned": score(metrics, aligned, aligned) if aligned else {}}
-    runs, sheet_columns = {}, {"photo": photos, f"{opts.pretrained}": cartoonise(start)}
-    showcase_runs = []
+class HeldOutScorer:
+    """The held-out photos, whole and as --align crops their faces, and every model's measures on both views."""
+
+    def __init__(self, photos: list[np.ndarray], eval_size: int, device):
+        self.photos, self.eval_size, self.device = photos, eval_size, device
+        self.metrics = FaceMetrics()
+        self.aligned = aligned_crops(photos)  # the same photos as --align crops their faces
+        print(f"held out: {len(photos)} photos, {len(self.aligned)} aligned face crops")
+
+    def cartoonise(self, path, images=None) -> list[np.ndarray]:
+        G = load_generator(path, self.device)
+        return Cartooniser(G, self.device, max_side=self.eval_size, batch_size=16)(
+            self.photos if images is None else images)
+
+    def both(self, path, images=None) -> dict:
+        """Scores on the whole held-out photos (``images``: their cartoons, when made already) and on the crops."""
+        whole = score(self.metrics, self.photos, images if images is not None else self.cartoonise(path))
+        return {**whole, "aligned": score(self.metrics, self.aligned, self.cartoonise(path, self.aligned))
+                if self.aligned else {}}
+
+    def photos_themselves(self) -> dict:
+        return {**score(self.metrics, self.photos, self.photos),
+                "aligned": score(self.metrics, self.aligned, self.aligned) if self.aligned else {}}
+
+
+def baselines_of(opts, start, scorer: HeldOutScorer) -> dict:
+    """The untouched models (labelled by registry name, not by the path they were read from) and the photos."""
+    found = {f"{model_name(opts.pretrained)} (untouched)": scorer.both(start)}
+    for spec in opts.baseline:
+        found[f"{model_name(spec)} (untouched)"] = scorer.both(resolve_model(spec))
+    found[PHOTOS] = scorer.photos_themselves()
+    return found
+
+
+def train_run(opts, out: Path, start, version: int, w: float, seed: int, flags: list[str]) -> None:
+    """train.py for one run (resumed when an earlier session was stopped inside it)."""
+    save_dir = out / "saved_models"
     watch = ["--eval_dir", str(out / "held_out"), "--eval_every", str(opts.eval_every)] if opts.eval_every else []
-    for seed in opts.seeds:  # every arm's first seed first: a study cut short still compares the arms
+    again = ["--resume"] if list_checkpoints(save_dir, f"gen{version}") else []
+    train.main([*again, "--photo_dir", str(out / "train_photo"), "--cartoon_dir", opts.cartoon_dir,
+                "--image_size", str(opts.image_size), "--batch_size", str(opts.batch_size),
+                "--save_dir", str(save_dir), "--log_dir", str(out / "logs"), "--device", opts.device,
+                "--total_iter", str(opts.train_iter), "--save_every", "100",
+                "--keep_last", "1", "--model_version", str(version), "--w5", f"{w:g}",
+                "--seed", str(seed), "--pretrained", str(start), *watch, *flags])
+
+
+def run_arms(opts, arms, out: Path, start, scorer: HeldOutScorer, sheet_columns: dict) -> tuple[dict, list]:
+    """Train (or find) every run and score it, every arm's first seed first, so that a study cut short still
+    compares the arms. Returns ({run name: measures}, the first seed's final checkpoints); the first seed's
+    cartoons are added to ``sheet_columns``. Scores are cached per run in scores/gen{version}.json."""
+    runs, finals = {}, []
+    scores = out / "scores"
+    scores.mkdir(parents=True, exist_ok=True)
+    for seed in opts.seeds:
         for ai, (arm, ws, flags) in enumerate(arms):
             for wi, w in enumerate(ws):
-                version, name = 9000 + 1000 * ai + 100 * seed + wi, f"{arm}, w5 = {w:g}, seed {seed}"
-                final = checkpoint_path(save_dir, f"gen{version}", opts.train_iter)
+                version, name = run_version(ai, seed, wi), f"{arm}, w5 = {w:g}, seed {seed}"
+                final = checkpoint_path(out / "saved_models", f"gen{version}", opts.train_iter)
                 cached = scores / f"gen{version}.json"
                 if not final.is_file() and opts.report:
                     print(f"== {name}: not trained yet (--report)")
                     continue
                 if not final.is_file():
                     print(f"== {name}: train.py --model_version {version}")
-                    again = ["--resume"] if list_checkpoints(save_dir, f"gen{version}") else []  # an interrupted run
-                    train.main([*again, "--photo_dir", str(out / "train_photo"), "--cartoon_dir", opts.cartoon_dir,
-                                "--image_size", str(opts.image_size), "--batch_size", str(opts.batch_size),
-                                "--save_dir", str(save_dir), "--log_dir", str(log_dir), "--device", opts.device,
-                                "--total_iter", str(opts.train_iter), "--save_every", "100",
-                                "--keep_last", "1", "--model_version", str(version), "--w5", f"{w:g}",
-                                "--seed", str(seed), "--pretrained", str(start), *watch, *flags])
+                    train_run(opts, out, start, version, w, seed, flags)
                     cached.unlink(missing_ok=True)
                 need_images = seed == opts.seeds[0]
                 fresh = cached.is_file() and "aligned" in json.loads(cached.read_text())
                 if fresh and not need_images:
                     runs[name] = json.loads(cached.read_text())
                     continue
-                images = cartoonise(final)
+                images = scorer.cartoonise(final)
                 if need_images:
                     sheet_columns[f"{arm} w5={w:g}"] = images
-                    showcase_runs.append(final)
+                    finals.append(final)
                 if fresh:
                     runs[name] = json.loads(cached.read_text())
                     continue
-                runs[name] = {**both(final, images), "ms_per_step":
-                              step_time(log_dir / f"gen{version}" / "losses.jsonl"), "arm": arm, "w5": w,
+                runs[name] = {**scorer.both(final, images), "ms_per_step":
+                              step_time(out / "logs" / f"gen{version}" / "losses.jsonl"), "arm": arm, "w5": w,
                               "seed": seed, "flags": flags}
                 cached.write_text(json.dumps(runs[name], indent=1) + "\n")
                 print(markdown({name: runs[name]}).splitlines()[-1])
+    return runs, finals
+
+
+def seed_means(opts, arms, runs: dict) -> tuple[dict, dict]:
+    """({arm, w5 (mean of n seeds): measures}, {arm: {w5: measures}} for the plot's curves)."""
     means, curves = {}, {}
     for arm, ws, _ in arms:
         for w in ws:
@@ -324,25 +352,54 @@ def main(argv=None):
                 continue
             means[f"{arm}, w5 = {w:g} (mean of {len(rows)} seed{'s' * (len(rows) > 1)})"] = m = mean_rows(rows)
             curves.setdefault(arm, {})[w] = m
+    return means, curves
+
+
+def report(opts, out: Path, baselines: dict, runs: dict, means: dict, curves: dict, sheet_columns: dict,
+           showcase_runs: list, earlier, device) -> None:
+    """table.md (whole photos and aligned crops, each run's verdict), study.json, sheet.jpg, tradeoff.png and,
+    with --show, showcase.jpg."""
     table = markdown({**baselines, **means})
     table_aligned = markdown({name: {**m.get("aligned", {}), "ms_per_step": float("nan")}
                               for name, m in {**baselines, **means}.items()})
     verdicts = {name: verdict(m, baselines) for name, m in means.items()}
+    photos = sheet_columns["photo"]
     grid = [np.concatenate([c[i] for c in sheet_columns.values()], 1)
             for i in range(min(opts.sheet_rows, len(photos)))]
     sheet = write_image(out / "sheet.jpg", np.concatenate(grid, 0))
     if opts.show:
-        showcase(opts.show, [start, *showcase_runs], out / "showcase.jpg", device)
+        showcase(opts.show, showcase_runs, out / "showcase.jpg", device)
     figure = plot(curves, baselines, out / "tradeoff.png", earlier)
     settings = {k: getattr(opts, k) for k in ("pretrained", "baseline", "arm", "image_size", "eval_size", "batch_size",
                                               "train_iter", "holdout", "seeds", "weights")}
     (out / "study.json").write_text(json.dumps({"settings": settings, "baselines": baselines, "runs": runs,
                                                 "means": means, "verdicts": verdicts}, indent=1) + "\n")
-    report = (f"{table}\n\nThe same models on the held-out photos' aligned face crops (as --align crops them):\n\n"
-              f"{table_aligned}\n\n" + "\n".join(f"- {name}: {v}" for name, v in verdicts.items()))
-    (out / "table.md").write_text(report + "\n")
-    print(report)
+    text = (f"{table}\n\nThe same models on the held-out photos' aligned face crops (as --align crops them):\n\n"
+            f"{table_aligned}\n\n" + "\n".join(f"- {name}: {v}" for name, v in verdicts.items()))
+    (out / "table.md").write_text(text + "\n")
+    print(text)
     print(f"sheet ({' | '.join(sheet_columns)}): {sheet}\nplot: {figure}\nmetrics: {out / 'study.json'}")
+
+
+@cli
+def main(argv=None):
+    """Parse → hold out and score the untouched models → train and score the arms → the report."""
+    opts = parser().parse_args(argv)
+    arms = [parse_arm(a, opts.weights) for a in opts.arm]
+    earlier = read_frontier(opts.frontier) if opts.frontier else None  # before hours of training, not after
+    out = Path(opts.out)
+    held_out = split(Path(opts.photo_dir), out, opts.holdout)
+    start = resolve_model(opts.pretrained)
+    photos, unreadable = read_images(held_out)
+    for reason in unreadable:
+        print(f"skipped {reason}")
+    device = pick_device(opts.device)
+    scorer = HeldOutScorer(photos, opts.eval_size, device)
+    baselines = baselines_of(opts, start, scorer)
+    sheet_columns = {"photo": photos, f"{opts.pretrained}": scorer.cartoonise(start)}
+    runs, finals = run_arms(opts, arms, out, start, scorer, sheet_columns)
+    means, curves = seed_means(opts, arms, runs)
+    report(opts, out, baselines, runs, means, curves, sheet_columns, [start, *finals], earlier, device)
 
 
 if __name__ == "__main__":

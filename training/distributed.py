@@ -7,6 +7,7 @@ error on the others instead of a hang (torchrun also stops the survivors when on
 """
 import contextlib
 import datetime
+import inspect
 import os
 from dataclasses import dataclass
 
@@ -53,12 +54,17 @@ def setup(device_flag: str, timeout_min: float = 10.0) -> tuple[Dist, torch.devi
 
 
 def wrap(model: torch.nn.Module, d: Dist, device: torch.device) -> torch.nn.Module:
-    """DDP with broadcast_buffers=True: rank 0's buffers (the spectral-norm power-iteration vectors u, v among
-    them) are sent to every rank at each wrapped forward, so all ranks normalise by the same σ."""
+    """DDP with the buffers synced at each wrapped forward: rank 0's buffers (the spectral-norm power-iteration
+    vectors u, v among them) are sent to every rank, so all ranks normalise by the same σ. The argument is
+    ``forward_sync_buffers`` from torch 2.13 (``broadcast_buffers``, its older name, warns there)."""
     if not d.on:
         return model
     return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
-                                   broadcast_buffers=True)
+                                   **{SYNC_BUFFERS: True})
+
+
+_DDP_ARGUMENTS = inspect.signature(DistributedDataParallel).parameters
+SYNC_BUFFERS = "forward_sync_buffers" if "forward_sync_buffers" in _DDP_ARGUMENTS else "broadcast_buffers"
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:

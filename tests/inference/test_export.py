@@ -30,7 +30,7 @@ def test_onnx_backend_of_test_py_matches_torch_and_caches_the_graph(tmp_path, mo
     from utils.runtime import Precision
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    checkpoint = Path(__file__).resolve().parents[2] / "fixtures" / "gen7_batch_1.pth"
+    checkpoint = Path(__file__).resolve().parents[1] / "fixtures" / "gen7_batch_1.pth"
     G = load_generator(checkpoint, "cpu")
     photo = data.astronaut()[:200, :300]
     ort_run = OnnxCartooniser(G, checkpoint, max_side=128)

@@ -9,7 +9,7 @@ import torch
 
 from utils.checkpoint import load_checkpoint
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def torchrun(*args, nproc=2):
@@ -22,7 +22,7 @@ def torchrun(*args, nproc=2):
 
 def test_ranks_hold_identical_weights_after_every_step_and_shards_do_not_overlap(tmp_path, photo_dir, cartoon_dir):
     out = tmp_path / "sync.json"
-    torchrun(REPO / "tests" / "utils" / "training" / "ddp_sync_check.py", photo_dir, cartoon_dir, out)
+    torchrun(REPO / "tests" / "training" / "ddp_sync_check.py", photo_dir, cartoon_dir, out)
     rank0, rank1 = json.loads(out.read_text())
     assert len(rank0["steps"]) == len(rank1["steps"]) == 3
     for a, b in zip(rank0["steps"], rank1["steps"]):

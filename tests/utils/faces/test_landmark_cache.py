@@ -5,22 +5,10 @@ import os
 import cv2
 import numpy as np
 import pytest
-from skimage import data
 
 from datasets.folder import ImageFolder
 from utils.faces.landmark_cache import LandmarkCache
-from utils.faces.landmarks import FaceLandmarks
 from utils.faces.layout import flip_points
-
-
-@pytest.fixture(scope="module")
-def landmarks():
-    return FaceLandmarks()
-
-
-@pytest.fixture(scope="module")
-def astronaut():
-    return data.astronaut()
 
 
 @pytest.fixture

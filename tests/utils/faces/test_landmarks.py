@@ -1,20 +1,9 @@
 import numpy as np
 import pytest
-from skimage import data
 
 from utils.errors import UserError
 from utils.faces.landmarks import FaceLandmarks
 from utils.faces.layout import FLIP_68
-
-
-@pytest.fixture(scope="module")
-def landmarks():
-    return FaceLandmarks()
-
-
-@pytest.fixture(scope="module")
-def astronaut():
-    return data.astronaut()
 
 
 def test_best_face_is_the_real_one_not_the_suit(landmarks, astronaut):

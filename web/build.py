@@ -47,11 +47,13 @@ def runtime(root: Path = WEB, write=print) -> Path:
 def exports(models=MODELS, sizes=SIZES, root: Path = WEB, write=print) -> dict:
     """Export what is missing or stale; return the manifest (also written to root/models.json)."""
     from inference.cartoonise import load_generator
-    from inference.export import export_pixels
+    from inference.export import PIXEL_GRAPH, export_pixels
     from models.released.pretrained import REGISTRY, resolve_model
     from utils.errors import UserError
 
-    manifest = {"models": [], "unavailable": []}
+    manifest = {"graph": PIXEL_GRAPH, "models": [], "unavailable": []}
+    old = root / "models.json"
+    outdated = not old.is_file() or json.loads(old.read_text()).get("graph") != PIXEL_GRAPH  # another graph's files
     for name in models:
         try:
             checkpoint = resolve_model(name, write)
@@ -62,7 +64,7 @@ def exports(models=MODELS, sizes=SIZES, root: Path = WEB, write=print) -> dict:
         files, G = {}, None
         for size in sizes:
             path = root / "models" / f"{Path(name).stem}_{size}.onnx"
-            if not path.is_file() or path.stat().st_mtime < checkpoint.stat().st_mtime:
+            if outdated or not path.is_file() or path.stat().st_mtime < checkpoint.stat().st_mtime:
                 G = G or load_generator(checkpoint, "cpu")
                 if size % G.size_multiple:
                     continue

@@ -19,3 +19,7 @@ def test_exports_are_made_once_redone_when_stale_and_unavailable_models_say_why(
     os.utime(onnx, ns=(made, face_checkpoint.stat().st_mtime_ns - 10**9))  # older than its checkpoint
     exports([str(face_checkpoint)], [32], root=tmp_path)
     assert onnx.stat().st_mtime_ns > face_checkpoint.stat().st_mtime_ns and "exporting" in capsys.readouterr().out
+    made = onnx.stat().st_mtime_ns
+    (tmp_path / "models.json").write_text(json.dumps({**manifest, "graph": 1}))  # built by an earlier version
+    exports([str(face_checkpoint)], [32], root=tmp_path)
+    assert onnx.stat().st_mtime_ns > made and json.loads((tmp_path / "models.json").read_text())["graph"] >= 2

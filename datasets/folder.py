@@ -38,12 +38,16 @@ class ImageFolder(Dataset):
     by the same resize, crop and flip as the pixels (flips swap left/right points), NaN when there is no face.
     """
 
-    def __init__(self, root, size: int, landmarks=None, max_pixels: int = MAX_PIXELS):
+    def __init__(self, root, size: int, landmarks=None, max_pixels: int = MAX_PIXELS, holdout: int = 0):
         self.root = Path(root)
         if not self.root.is_dir():
             raise UserError(f"{self.root}: folder not found (pass your images with --photo_dir / --cartoon_dir)")
         others = Counter()
         self.files = list_images(self.root, others)
+        if holdout:  # the last ``holdout`` files (sorted) are held out for measures, never trained on
+            if len(self.files) <= holdout:
+                raise UserError(f"{self.root}: {len(self.files)} images, need more than --holdout {holdout}")
+            self.files = self.files[:-holdout]
         self.other_files = skipped_line(others)
         if not self.files:
             raise UserError(f"{self.root}: no images found (looked for .jpg .jpeg .png .bmp .webp .tif .heic "

@@ -56,6 +56,18 @@ def pretrain_parser() -> argparse.ArgumentParser:
     return _training_parser("Pretrain the generator to reconstruct photos (L1).", 50000, "--pretrain_lr")
 
 
+def distill_parser() -> argparse.ArgumentParser:
+    p = _training_parser("Distil a thinner face generator from a teacher (a real-time model for the live page).",
+                         20000, "--lr")
+    p.set_defaults(channel=16, image_size=256, batch_size=8, beta1=0.9, beta2=0.999, save_every=1000)
+    p.add_argument("--teacher", default="facial_landmarks", help="the model to reproduce (a name or a checkpoint)")
+    p.add_argument("--model_version", type=int, default=1, help="names the run: live{model_version}_batch_N.pth")
+    p.add_argument("--holdout", type=int, default=100,
+                   help="the last N photos of --photo_dir (sorted) are never trained on: held out for measures")
+    p.add_argument("--edges", type=float, default=1.0, help="weight of the pixel-difference term (losses/distill.py)")
+    return p
+
+
 def train_parser() -> argparse.ArgumentParser:
     p = _training_parser("Train the cartooniser adversarially (White-box losses + landmarks).", 30000,
                          "--adv_train_lr")

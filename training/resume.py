@@ -27,6 +27,8 @@ REFUSED = {
     "precision": "it changes the arithmetic: the run would not continue exactly",
     "channels_last": "it changes the arithmetic: the run would not continue exactly",
     "seed": "it changes the data order: the run would not continue exactly",
+    "teacher": "the student would learn another model's cartoons",
+    "holdout": "photos held out so far would be trained on, or the other way round",
 }
 
 

@@ -13,6 +13,7 @@ from torch import nn
 from losses.adversarial import lsgan_d_loss, lsgan_g_loss
 from losses.anchor import anchor_weight, style_anchor
 from losses.content import content_loss
+from losses.distill import distill_loss
 from losses.landmark import heatmaps, landmark_term
 from losses.structure import structure_loss
 from losses.surface import surface
@@ -52,6 +53,22 @@ def pretrain_step(photo: torch.Tensor, G, opt_G, precision) -> dict:
     if bad:
         return {**values, "nonfinite": bad}
     precision.minimize(loss, opt_G, "G")
+    return values
+
+
+def distill_step(photo: torch.Tensor, student, teacher, opt, precision, edges: float = 1.0) -> dict:
+    """One step of the student toward the frozen teacher's cartoon of ``photo`` (both by their conventions):
+    ``losses.distill.distill_loss``. photo: (B, 3, H, W) in [-1, 1]."""
+    with precision.autocast():
+        with torch.no_grad():
+            target = generate(teacher, photo)
+        out = generate(student, photo, training=True)
+    terms = distill_loss(out, target, edges)
+    values = as_floats(terms)
+    bad = first_nonfinite(values, photo.device)
+    if bad:
+        return {**values, "nonfinite": bad}
+    precision.minimize(terms["total"], opt, "G")
     return values
 
 

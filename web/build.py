@@ -4,8 +4,10 @@
   and package-lock.json (``npm ci`` when it is missing): no CDN, so the page works offline and on an intranet;
 - ``models/{name}_{size}.onnx``: each model at each size as a static-shape PixelGraph (canvas pixels in and out,
   strength as an input; inference.export), exported again when older than its checkpoint;
-- ``models.json``: what the page offers: each model's sizes, licence and what it is, and the models that could not
-  be had, with why (offline, the downloadable ones).
+- ``models/face_detector.onnx``: UltraFace (``detector/``, MIT) with its weights out of the graph's inputs, which
+  frames the face for the camera (``js/framing.js``);
+- ``models.json``: what the page offers: each model's sizes, licence and what it is, the models that could not be
+  had, with why (offline, the downloadable ones), and the face detector.
 """
 import json
 import shutil
@@ -17,6 +19,7 @@ WEB = Path(__file__).resolve().parent
 RUNTIME = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
            "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm")
 MODELS = ("facial_landmarks", "facial", "whitebox")
+DETECTOR = WEB / "detector" / "version-RFB-320.onnx"  # UltraFace, byte for byte (detector/README.md)
 SIZES = (256, 384, 512)
 
 
@@ -77,5 +80,30 @@ def exports(models=MODELS, sizes=SIZES, root: Path = WEB, write=print) -> dict:
         manifest["models"].append({"name": name, "sizes": files,
                                    "licence": registered.licence if registered else "see the checkpoint",
                                    "about": registered.trained_on if registered else str(checkpoint)})
+    manifest["detector"] = detector(root, write)
     (root / "models.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+def detector(root: Path = WEB, write=print) -> str:
+    """``root/models/face_detector.onnx``: DETECTOR with the initializers removed from the graph's inputs (its old
+    exporter listed every weight as an input too, so ONNX Runtime warned once per weight and folded no constant)
+    and the unused ones dropped; the same computation. Returns its path relative to ``root``."""
+    import onnx
+
+    out = root / "models" / "face_detector.onnx"
+    if not out.is_file() or out.stat().st_mtime < DETECTOR.stat().st_mtime:
+        model = onnx.load(str(DETECTOR))
+        graph = model.graph
+        used = {name for node in graph.node for name in node.input}
+        weights = [i for i in graph.initializer if i.name in used]  # BatchNorm's num_batches_tracked: unused
+        inputs = [i for i in graph.input if i.name not in {w.name for w in graph.initializer}]
+        del graph.initializer[:], graph.input[:]
+        graph.initializer.extend(weights)
+        graph.input.extend(inputs)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        onnx.save(model, str(tmp))
+        tmp.replace(out)
+        write(f"face detector -> {out}")
+    return str(out.relative_to(root))

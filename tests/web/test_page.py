@@ -69,7 +69,7 @@ def test_a_still_photo_gives_onnx_runtimes_own_cartoon(server, aligned_astronaut
 
     driver = chromium()
     try:
-        driver.get(f"{server}?model=facial_landmarks&size=256")
+        driver.get(f"{server}?model=facial_landmarks&size=256&framing=0")  # the photo's own square, unframed
         ready(driver)
         assert text(driver, "backend") == "wasm, 2 threads" or text(driver, "backend").startswith(("wasm", "webgpu"))
         driver.find_element("id", "photo").send_keys(str(aligned_astronaut))
@@ -112,6 +112,66 @@ def test_the_fake_camera_is_cartoonised_live(server, aligned_astronaut, tmp_path
         assert np.abs(cartoon.astype(int) - frame).mean() > 5  # not the input frame
 
 
+def drifting_face(n: int = 60) -> list[np.ndarray]:
+    """640×480 frames: the astronaut's face about 40 % of the frame's height, off-centre, drifting sideways."""
+    face = cv2.resize(data.astronaut()[40:220, 130:310], (384, 384))  # dlib's box: about 190 px of the 480
+    frames = []
+    for i in range(n):
+        frame = np.full((480, 640, 3), 110, np.uint8)
+        x = 20 + int(2.5 * i)
+        frame[48:432, x:x + 384] = face
+        frames.append(frame)
+    return frames
+
+
+def dlib_face_side(rgb: np.ndarray) -> int:
+    from utils.faces.landmarks import FaceLandmarks
+
+    found = FaceLandmarks().faces(rgb)
+    return found[0][1].width() if found else 0
+
+
+def test_the_camera_frames_the_face_as_align_does_and_follows_it(server, tmp_path):
+    """The fake camera of the issue: the #input canvas shows the face filling it as an aligned crop does (dlib's
+    box at least 45 % of its side), the cartoon is drawn, and the frame rate is reported (not asserted here:
+    bench.web measures it on a quiet machine)."""
+    y4m = write_y4m(tmp_path / "camera.y4m", drifting_face())
+    driver = chromium(*fake_camera(y4m), window="1100,740")
+    try:
+        driver.get(f"{server}?camera=1&model=facial_landmarks&size=256")
+        ready(driver)
+        wait_for(driver, lambda: float(text(driver, "fps") or 0) > 0, what="the frame rate")
+        time.sleep(4)
+        fps, status = float(text(driver, "fps")), text(driver, "status")
+        seen = [(canvas(driver, "input"), canvas(driver, "cartoon")) for _ in range(3)]
+    finally:
+        driver.quit()
+    print(f"live page, framing on: {fps} frames/s")
+    assert status == ""
+    for frame, cartoon in seen:
+        assert dlib_face_side(frame) >= 0.45 * 256  # the centre square would give about 190 / 480 of it
+        assert cartoon.std() > 10 and np.abs(cartoon.astype(int) - frame).mean() > 5
+
+
+def test_no_face_is_one_line_and_a_face_again_is_framed(server, tmp_path):
+    still = np.full((480, 640, 3), 90, np.uint8)
+    still[:, 320:] = 160
+    y4m = write_y4m(tmp_path / "empty.y4m", [still] * 10)
+    photo = write_image(tmp_path / "astronaut.png", data.astronaut())  # the face is a fifth of the photo
+    driver = chromium(*fake_camera(y4m))
+    try:
+        driver.get(f"{server}?camera=1&model=facial_landmarks&size=256")
+        ready(driver)
+        wait_for(driver, lambda: text(driver, "status") == "no face found: the centre square is cartoonised",
+                 what="the no-face line")
+        driver.find_element("id", "photo").send_keys(str(photo))
+        wait_for(driver, lambda: dlib_face_side(canvas(driver, "input")) > 0, what="the photo's face")
+        framed, status = canvas(driver, "input"), text(driver, "status")
+    finally:
+        driver.quit()
+    assert status == "" and dlib_face_side(framed) >= 0.45 * 256  # framing resumed, the line gone
+
+
 @pytest.fixture(scope="module")
 def broken_site(server, tmp_path_factory):
     """The built page with a second model whose file is damaged (served statically, COOP/COEP on)."""
@@ -129,7 +189,7 @@ def broken_site(server, tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", ["not an image", "model fails to load", "no camera", "camera refused",
-                                  "not available", "no threads"])
+                                  "not available", "no threads", "detector fails to load"])
 def test_each_bad_input_is_one_line_in_status_and_the_page_still_works(broken_site, aligned_astronaut, tmp_path,
                                                                        case):
     headers = {} if case == "no threads" else ISOLATED
@@ -140,16 +200,21 @@ def test_each_bad_input_is_one_line_in_status_and_the_page_still_works(broken_si
     expected = {"not an image": "notes.txt: not an image", "model fails to load": "broken_256.onnx: the model "
                 "could not be loaded", "no camera": "no camera was found", "camera refused": "camera permission "
                 "was refused", "not available": "whitebox: not available here (download failed (offline))",
-                "no threads": "WebAssembly threads are off here"}[case]
+                "no threads": "WebAssembly threads are off here",
+                "detector fails to load": "face_detector.onnx: the model could not be loaded"}[case]
+    site = broken_site
+    if case == "detector fails to load":
+        site = shutil.copytree(broken_site, tmp_path / "site")
+        (site / "models" / "face_detector.onnx").write_bytes(b"not an onnx file")
     driver = chromium(*flags.get(case, []))
     try:
-        with StaticServer(broken_site, headers) as url:
+        with StaticServer(site, headers) as url:
             driver.get(f"{url}/index.html{query}")
             ready(driver)
             if case == "not an image":
                 (tmp_path / "notes.txt").write_text("hello")
                 driver.find_element("id", "photo").send_keys(str(tmp_path / "notes.txt"))
-            if case == "model fails to load":
+            if case in ("model fails to load", "detector fails to load"):
                 driver.find_element("id", "photo").send_keys(str(aligned_astronaut))
             wait_for(driver, lambda: expected in text(driver, "status"), timeout=60, what=case)
             status = text(driver, "status")
@@ -159,7 +224,7 @@ def test_each_bad_input_is_one_line_in_status_and_the_page_still_works(broken_si
             # the page still works: the shipped model cartoonises a photo
             driver.execute_script("const m = document.getElementById('model'); m.value = 'facial_landmarks';"
                                   "m.dispatchEvent(new Event('change'));")
-            if case != "model fails to load":  # there the photo is in already
+            if case not in ("model fails to load", "detector fails to load"):  # there the photo is in already
                 driver.find_element("id", "photo").send_keys(str(aligned_astronaut))
             wait_for(driver, lambda: canvas(driver, "cartoon").std() > 10, timeout=60, what="a cartoon after it")
     finally:

@@ -1,4 +1,5 @@
 // The live page: wires the controls, the inputs and the model; one frame in flight at a time.
+import { centreSquare, FaceFraming } from "./framing.js";
 import { cartoonise, chooseBackend, firstLine, Sessions } from "./runtime.js";
 import { drawSquare, openCamera, readPhoto } from "./source.js";
 
@@ -11,7 +12,8 @@ video.muted = true;
 video.playsInline = true;
 
 const state = { manifest: null, backend: null, sessions: null, source: null, stream: null, running: false,
-                done: [] };
+                done: [], framing: undefined };  // framing: a FaceFraming, null when the detector failed to load
+const NO_FACE = "no face found: the centre square is cartoonised";
 
 function say(message) {  // errors and notes: one line in #status, never only in the console
   $("status").textContent = message;
@@ -30,6 +32,32 @@ function modelUrl() {
   return new URL(`../${file}`, import.meta.url).href;
 }
 
+// The face detector, loaded on first use; a file that fails to load is said once, and the centre square is used.
+async function faceFraming() {
+  if (state.framing === undefined) {
+    try {
+      if (!state.manifest.detector) throw new Error("models.json names no face detector (python -m web builds it)");
+      const url = new URL(`../${state.manifest.detector}`, import.meta.url).href;
+      state.framing = new FaceFraming(await state.sessions.get(url), state.backend.ort);
+    } catch (e) {
+      state.framing = null;
+      say(`${firstLine(e)}: faces are not framed, the centre square is cartoonised`);
+    }
+  }
+  return state.framing;
+}
+
+// the square of the source the model sees: the framed face (#framing), else the centre
+async function square(src) {
+  const width = src.width(), height = src.height();
+  const framing = $("framing").checked ? await faceFraming() : null;
+  if (!framing) return centreSquare(width, height);
+  const framed = await framing.frame(src.element, width, height);
+  if (!framed.face) say(NO_FACE);
+  else if ($("status").textContent === NO_FACE) say("");  // a face again: framing resumes
+  return framed;
+}
+
 // the input square -> the cartoon canvas; returns once drawn
 async function renderOnce() {
   const s = size();
@@ -37,7 +65,7 @@ async function renderOnce() {
     if (canvas.width !== s) canvas.width = canvas.height = s;
   }
   const src = state.source;
-  drawSquare(input, src.element, src.width(), src.height(), s);
+  drawSquare(input, src.element, await square(src), s);
   const session = await state.sessions.get(modelUrl());
   const cartoon = await cartoonise(session, state.backend.ort, input.getImageData(0, 0, s, s),
                                    Number($("strength").value));
@@ -103,6 +131,7 @@ async function usePhoto(file) {
   try {
     const bitmap = await readPhoto(file);
     stopCamera();
+    if (state.framing) state.framing.square = null;  // a new picture is framed afresh, not followed
     state.source = { element: bitmap, width: () => bitmap.width, height: () => bitmap.height };
     say("");
     await render();
@@ -128,6 +157,7 @@ function offerModels() {
     select.value = wanted;
   }
   if (params.get("size")) $("size").value = params.get("size");
+  if (params.get("framing") === "0") $("framing").checked = false;
   showLicence();
 }
 
@@ -141,6 +171,7 @@ function wire() {
   $("photo").onchange = (e) => e.target.files[0] && usePhoto(e.target.files[0]);
   $("model").onchange = () => { showLicence(); render(); };
   $("size").onchange = render;
+  $("framing").onchange = () => { if ($("status").textContent === NO_FACE) say(""); render(); };
   $("strength").oninput = () => { $("strength_value").textContent = $("strength").value; render(); };
   $("download").onclick = () => $("cartoon").toBlob((blob) => {
     const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: "cartoon.png" });

@@ -33,8 +33,7 @@ export async function readPhoto(file) {
   }
 }
 
-// The centre square of a source (the face models expect a face that fills the frame), drawn at size × size.
-export function drawSquare(context, source, width, height, size) {
-  const side = Math.min(width, height);
-  context.drawImage(source, (width - side) / 2, (height - side) / 2, side, side, 0, 0, size, size);
+// A square of a source ({x, y, side} in its pixels: the framed face, or the centre), drawn at size × size.
+export function drawSquare(context, source, square, size) {
+  context.drawImage(source, square.x, square.y, square.side, square.side, 0, 0, size, size);
 }

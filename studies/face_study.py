@@ -36,7 +36,8 @@ from utils.runtime import pick_device
 
 COLUMNS = (("landmark_nme", "landmark NME ↓", "{:.4f}"), ("faces_found", "face found", "{}"),
            ("identity_distance", "identity dist ↓", "{:.3f}"), ("flat_share", "flat share", "{:.2f}"),
-           ("high_frequency_ratio", "high-freq. ratio", "{:.2f}"), ("photo_distance", "moved from photo", "{:.1f}"),
+           ("line_share", "line share", "{:.4f}"), ("high_frequency_ratio", "high-freq. ratio", "{:.2f}"),
+           ("photo_distance", "moved from photo", "{:.1f}"),
            ("ms_per_step", "ms/step", "{:.0f}"))
 
 

@@ -38,12 +38,14 @@ def distill(opts):
 
     from datasets.folder import ImageFolder, SkipReport, batches, workers_stopped_after
     from models.face_generator import FaceGenerator
+    from models.prune import thinner
     from models.released.pretrained import resolve_model
     from models.zoo import generator_from
     from training import distributed
     from training.run import Run, training_state
     from training.steps import distill_step
     from utils.checkpoint import load_checkpoint
+    from utils.errors import UserError
     from utils.flags import max_pixels
     from utils.progress import progress
     from utils.provenance import provenance
@@ -59,12 +61,20 @@ def distill(opts):
     teacher = generator_from(load_checkpoint(teacher_path), teacher_path).to(device).eval()
     requires_grad(teacher, False)
     write(f"teacher: {teacher_path} ({teacher.arch()}); {len(photos)} photos to learn from, {opts.holdout} held out")
-    student = FaceGenerator(opts.channel, opts.num_blocks).to(device)
+    if opts.start == "teacher":  # the teacher's largest channels (models/prune.py); a resume loads its own weights
+        if opts.num_blocks != teacher.num_blocks:
+            raise UserError(f"--start teacher: --num_blocks {opts.num_blocks} differs from the teacher's "
+                            f"{teacher.num_blocks}")
+        student = thinner(teacher.cpu(), opts.channel).to(device)
+        teacher.to(device)
+    else:
+        student = FaceGenerator(opts.channel, opts.num_blocks).to(device)
     opt = torch.optim.Adam(student.parameters(), opts.lr, betas=(opts.beta1, opts.beta2))
     parts = {"G": student, "opt_G": opt}
     made_from = {"teacher": str(teacher_path), "teacher_arch": teacher.arch()}
 
-    with Run(opts, prefix, write=write, writes=d.main, provenance=provenance(device)) as run:
+    with Run(opts, prefix, write=write, writes=d.main, provenance=provenance(device),
+             command="python -m training.distill") as run:
         start = run.resume("distill", parts, precision, d)
         S, T = distributed.wrap(precision.layout(student), d, device), precision.layout(teacher)
         skips = SkipReport(write)

@@ -28,6 +28,7 @@ REFUSED = {
     "channels_last": "it changes the arithmetic: the run would not continue exactly",
     "seed": "it changes the data order: the run would not continue exactly",
     "teacher": "the student would learn another model's cartoons",
+    "start": "the student's weights came from the start it had",
     "holdout": "photos held out so far would be trained on, or the other way round",
 }
 

@@ -6,6 +6,7 @@ grids, atomic checkpoints (every N steps, at the end, and on SIGINT/SIGTERM) and
 """
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -87,8 +88,12 @@ class Run:
     and signals the same way, so all stop together.
     """
 
-    def __init__(self, opts, prefix: str, write=print, writes: bool = True, provenance: dict | None = None):
+    def __init__(self, opts, prefix: str, write=print, writes: bool = True, provenance: dict | None = None,
+                 command: str | None = None):
+        """``command``: how the user started the run, for the line that says how to continue it (default: python
+        and the script's file name)."""
         self.opts, self.prefix, self.write, self.writes = opts, prefix, write, writes
+        self.command = command or f"python {Path(sys.argv[0]).name}"
         self.provenance = provenance or {}
         self.tb = None
         self._last = None  # (time, step) of the previous record, for steps/s
@@ -125,7 +130,7 @@ class Run:
         step, state, rng = self._complete
         restore_rng(rng)  # the broken step had drawn from the generators already
         self.save(step, state())
-        return (f"{died}; saved {self.last_saved} (step {step}); continue with: python {Path(sys.argv[0]).name} "
+        return (f"{died}; saved {self.last_saved} (step {step}); continue with: {self.command} "
                 f"{resume_flags(self.prefix)}--resume")
 
     @property
@@ -259,7 +264,7 @@ class Run:
         if self.stop_signal is not None:
             name = signal.Signals(self.stop_signal).name
             self.write(f"stopped by {name} at step {step}; saved {self.last_saved}; continue with: "
-                       f"python {Path(sys.argv[0]).name} {resume_flags(self.prefix)}--resume")
+                       f"{self.command} {resume_flags(self.prefix)}--resume")
         else:
             self.write(f"{what} done at step {step}: {self.last_saved}")
 
@@ -269,8 +274,9 @@ REPEAT_WINDOW_S = 1.0  # a signal repeated within this is the same stop (a proce
 
 
 def resume_flags(prefix: str) -> str:
-    """The flags that name a run: '--model_version N ' for gen{N}, nothing for pretraining."""
-    return f"--model_version {prefix[3:]} " if prefix.startswith("gen") else ""
+    """The flags that name a run: '--model_version N ' for gen{N} and live{N}, nothing for pretraining."""
+    m = re.fullmatch(r"(?:gen|live)(\d+)", prefix)
+    return f"--model_version {m.group(1)} " if m else ""
 
 
 def keep_rows_up_to(log: Path, step: int) -> None:

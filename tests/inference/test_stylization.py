@@ -36,8 +36,9 @@ def test_photo_distance_and_the_summary():
     a, b = np.full((4, 4, 3), 30, np.uint8), np.full((4, 4, 3), 40, np.uint8)
     assert photo_distance(a, a) == 0 and photo_distance(a, b) == photo_distance(b, a) == pytest.approx(10)
     out = stylization([a, a], [a, b], reference=[b])
-    assert out == pytest.approx({"flat_share": 1.0, "flat_share_photos": 1.0, "photo_distance": 5.0,
-                                 "high_frequency_ratio": 0.0, "flat_share_reference_cartoons": 1.0})
+    assert out == pytest.approx({"flat_share": 1.0, "flat_share_photos": 1.0, "line_share": 0.0,
+                                 "photo_distance": 5.0, "high_frequency_ratio": 0.0,
+                                 "flat_share_reference_cartoons": 1.0})
 
 
 def test_the_flat_threshold_is_8_levels_of_sobel_gradient():
@@ -86,3 +87,20 @@ def test_high_frequency_ratio_weighs_the_channels_as_the_luma_does():
     want = laplacian_energy(luma(blue)) / laplacian_energy(luma(red))
     assert want == pytest.approx((0.114 / 0.299) ** 2, rel=2e-2)
     assert high_frequency_ratio(red, blue) == pytest.approx(want, rel=1e-3)
+
+
+def test_line_share_counts_pixels_darker_than_their_7x7_mean_by_more_than_25():
+    """Against a direct numpy computation: the mean of each 7×7 window (reflected borders, as OpenCV's
+    BORDER_REFLECT_101), then the share of pixels more than 25 levels below it."""
+    from inference.stylization import line_share
+
+    rgb = np.full((20, 30, 3), 200, np.uint8)
+    rgb[10, 3:27] = 20  # a one-pixel ink line: 180 below a mean of about 174 -> dark by about 154
+    rgb[3:6, 3:6] = 170  # a soft patch: darker, but by less than 25 -> not a line
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    padded = np.pad(gray, 3, mode="reflect")
+    mean = np.mean([padded[dy:dy + 20, dx:dx + 30] for dy in range(7) for dx in range(7)], axis=0)
+    want = ((mean - gray) > 25).mean()
+    assert line_share(rgb) == pytest.approx(want, abs=1e-9) and want == pytest.approx(24 / 600)
+    ink = 255 - cv2.Canny(data.astronaut(), 50, 150)  # the photo's edges drawn black on white
+    assert line_share(np.repeat(ink[..., None], 3, 2)) > 2 * line_share(data.astronaut())

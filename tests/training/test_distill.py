@@ -28,8 +28,8 @@ def test_the_learning_rate_falls_on_a_cosine_to_zero():
 
 
 def run(tmp_path, photo_dir, teacher, *extra):
-    return distill.main(["--photo_dir", str(photo_dir), "--teacher", str(teacher), "--holdout", "2", "--channel", "4",
-                         "--num_blocks", "1", "--batch_size", "2", "--image_size", "32", "--save_dir",
+    return distill.main(["--photo_dir", str(photo_dir), "--teacher", str(teacher), "--holdout", "2", "--channel", "2",
+                         "--num_blocks", "2", "--batch_size", "2", "--image_size", "32", "--save_dir",
                          str(tmp_path / "ck"), "--log_dir", str(tmp_path / "logs"), "--workers", "0", "--device",
                          "cpu", "--save_every", "2", "--sample_every", "2", *extra])
 
@@ -42,8 +42,8 @@ def test_the_command_distils_records_its_teacher_and_resumes_exactly(tmp_path, p
     shutil.copy(tmp_path / "a" / "ck" / "live1_batch_2.pth", tmp_path / "b" / "ck")
     run(tmp_path / "b", photo_dir, face_checkpoint, "--total_iter", "4", "--resume")
     a, b = (load_checkpoint(tmp_path / r / "ck" / "live1_batch_4.pth", kind="distill") for r in ("a", "b"))
-    assert a["teacher"] == str(face_checkpoint) and a["arch"] == {"generator": "facial", "channel": 4,
-                                                                   "num_blocks": 1}
+    assert a["teacher"] == str(face_checkpoint) and a["arch"] == {"generator": "facial", "channel": 2,
+                                                                   "num_blocks": 2}
     assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])  # stopped and resumed = unbroken
     assert "4 photos to learn from, 2 held out" in capsys.readouterr().out  # photo_dir holds 6
 
@@ -63,3 +63,19 @@ def test_the_held_out_photos_are_never_trained_on(photo_dir):
     assert trained.files == every.files[:-2]
     with pytest.raises(UserError, match="6 images, need more than --holdout 6"):
         ImageFolder(photo_dir, 32, holdout=6)
+
+
+def test_the_student_starts_as_the_teachers_largest_channels(tmp_path, photo_dir, face_checkpoint, capsys):
+    """--start teacher (the default): the step-1 student is the pruned teacher after one update, not a fresh
+    network; a teacher with other residual applications than asked is one line."""
+    from models.prune import thinner
+    from models.zoo import generator_from
+
+    run(tmp_path, photo_dir, face_checkpoint, "--total_iter", "1", "--lr", "1e-9", "--save_every", "1")
+    student = load_checkpoint(tmp_path / "ck" / "live1_batch_1.pth")["G"]
+    pruned = thinner(generator_from(load_checkpoint(face_checkpoint), face_checkpoint), 2).state_dict()
+    assert all(torch.allclose(student[k].float(), pruned[k].float(), atol=1e-6) for k in pruned)
+    with pytest.raises(SystemExit) as e:
+        run(tmp_path / "other", photo_dir, face_checkpoint, "--total_iter", "1", "--num_blocks", "1")
+    assert e.value.code == 2 and "--start teacher: --num_blocks 1 differs from the teacher's 2" in \
+        capsys.readouterr().err

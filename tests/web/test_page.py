@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from bench.web import drifting_face
 from tests.browser import StaticServer, chromium
 from utils.image_io import write_image
 from web.headless import canvas, fake_camera, text, write_y4m
@@ -112,18 +113,6 @@ def test_the_fake_camera_is_cartoonised_live(server, aligned_astronaut, tmp_path
         assert np.abs(cartoon.astype(int) - frame).mean() > 5  # not the input frame
 
 
-def drifting_face(n: int = 60) -> list[np.ndarray]:
-    """640×480 frames: the astronaut's face about 40 % of the frame's height, off-centre, drifting sideways."""
-    face = cv2.resize(data.astronaut()[40:220, 130:310], (384, 384))  # dlib's box: about 190 px of the 480
-    frames = []
-    for i in range(n):
-        frame = np.full((480, 640, 3), 110, np.uint8)
-        x = 20 + int(2.5 * i)
-        frame[48:432, x:x + 384] = face
-        frames.append(frame)
-    return frames
-
-
 def dlib_face_side(rgb: np.ndarray) -> int:
     from utils.faces.landmarks import FaceLandmarks
 
@@ -135,7 +124,7 @@ def test_the_camera_frames_the_face_as_align_does_and_follows_it(server, tmp_pat
     """The fake camera of the issue: the #input canvas shows the face filling it as an aligned crop does (dlib's
     box at least 45 % of its side), the cartoon is drawn, and the frame rate is reported (not asserted here:
     bench.web measures it on a quiet machine)."""
-    y4m = write_y4m(tmp_path / "camera.y4m", drifting_face())
+    y4m = write_y4m(tmp_path / "camera.y4m", drifting_face(data.astronaut()))
     driver = chromium(*fake_camera(y4m), window="1100,740")
     try:
         driver.get(f"{server}?camera=1&model=facial_landmarks&size=256")

@@ -131,7 +131,7 @@ async function usePhoto(file) {
   try {
     const bitmap = await readPhoto(file);
     stopCamera();
-    if (state.framing) state.framing.square = null;  // a new picture is framed afresh, not followed
+    if (state.framing) state.framing.square = null;  // a new picture is framed afresh (and detected), not followed
     state.source = { element: bitmap, width: () => bitmap.width, height: () => bitmap.height };
     say("");
     await render();

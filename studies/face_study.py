@@ -137,10 +137,12 @@ def verdict(row: dict, baselines: dict) -> str:
     return "meets the aim" if not notes else "; ".join(notes)
 
 
-def markdown(rows: dict) -> str:
-    lines = ["| run | " + " | ".join(t for _, t, _ in COLUMNS) + " |", "| --- |" + " --- |" * len(COLUMNS)]
+def markdown(rows: dict, columns=COLUMNS, first: str = "run") -> str:
+    """A Markdown table: a row per entry of ``rows``, a column per (key, title, format) of ``columns``; a missing or
+    NaN value is '–'."""
+    lines = [f"| {first} | " + " | ".join(t for _, t, _ in columns) + " |", "| --- |" + " --- |" * len(columns)]
     for name, m in rows.items():
-        cells = [fmt.format(m[k]) if k in m and m[k] == m[k] else "–" for k, _, fmt in COLUMNS]
+        cells = [fmt.format(m[k]) if k in m and m[k] == m[k] else "–" for k, _, fmt in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

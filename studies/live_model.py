@@ -19,7 +19,7 @@ import numpy as np
 
 from inference.cartoonise import Cartooniser, load_generator
 from models.released.pretrained import resolve_model
-from studies.face_study import COLUMNS, PHOTOS, score
+from studies.face_study import COLUMNS, PHOTOS, markdown, score
 from utils.errors import UserError, cli
 from utils.faces.metrics import FaceMetrics
 from utils.image_io import list_images, read_images, write_image
@@ -59,14 +59,9 @@ def verdict(student: dict, teacher: dict, author: dict | None) -> list[str]:
     return misses
 
 
-def table(rows: dict) -> str:
-    columns = [*COLUMNS[:-1], ("psnr_to_teacher", "PSNR to teacher (dB)", "{:.1f}"),
-               ("gflop_256", "GFLOP/256²", "{:.2f}")]
-    lines = ["| model | " + " | ".join(t for _, t, _ in columns) + " |", "| --- |" + " --- |" * len(columns)]
-    for name, m in rows.items():
-        lines.append(f"| {name} | " + " | ".join(fmt.format(m[k]) if k in m and m[k] == m[k] else "–"
-                                                 for k, _, fmt in columns) + " |")
-    return "\n".join(lines)
+# the face study's columns but its step time, and the distillation's own
+LIVE_COLUMNS = [*COLUMNS[:-1], ("psnr_to_teacher", "PSNR to teacher (dB)", "{:.1f}"),
+                ("gflop_256", "GFLOP/256²", "{:.2f}")]
 
 
 @cli
@@ -97,7 +92,8 @@ def main(argv=None):
     rows[PHOTOS] = score(metrics, photos, photos)
     misses = verdict(rows["student"], rows["teacher"], rows.get("author"))
     named = {f"{role}: {m.get('model', '')}".rstrip(": "): m for role, m in rows.items()}
-    text = (f"{len(photos)} held-out photos of {opts.photo_dir} ({len(unreadable)} unreadable)\n\n{table(named)}\n\n"
+    table = markdown(named, LIVE_COLUMNS, "model")
+    text = (f"{len(photos)} held-out photos of {opts.photo_dir} ({len(unreadable)} unreadable)\n\n{table}\n\n"
             + ("The aim is met." if not misses else "Missed: " + "; ".join(misses) + "."))
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(text + "\n")

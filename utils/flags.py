@@ -5,6 +5,7 @@ import os
 
 PHOTO_DIR = "datasets/ffhq/128px/00000"  # FFHQ thumbnails (docs/data.md)
 CARTOON_DIR = "datasets/animeGAN/SummerWar/style"  # an AnimeGAN style set
+MAX_MEGAPIXELS = 50.0  # no phone or camera photo comes near it; a 0.9 MB PNG can declare 900 megapixels
 SAVE_DIR = "checkpoints/saved_models"  # {prefix}_batch_{step}.pth files
 LOG_DIR = "checkpoints/logs"
 
@@ -24,15 +25,15 @@ def add_precision_args(p: argparse.ArgumentParser) -> None:
 
 def add_pixel_limit_arg(p: argparse.ArgumentParser) -> None:
     """--max_megapixels: every image and video frame read is checked against it from its header, before decoding
-    (utils.image_io.MAX_PIXELS is the default)."""
-    p.add_argument("--max_megapixels", type=float, default=50.0,
+    (utils.image_io.MAX_PIXELS is the same default, in pixels)."""
+    p.add_argument("--max_megapixels", type=float, default=MAX_MEGAPIXELS,
                    help="larger images are skipped (and counted) before decoding: a few-kB PNG can declare "
                         "gigapixels")
 
 
 def max_pixels(opts) -> int:
     """The pixel limit a run's options set (options saved before the flag existed: the default)."""
-    return round(getattr(opts, "max_megapixels", 50.0) * 1e6)
+    return round(getattr(opts, "max_megapixels", MAX_MEGAPIXELS) * 1e6)
 
 
 def check_pixel_limit(p: argparse.ArgumentParser, opts) -> None:

@@ -10,9 +10,11 @@ import cv2
 import numpy as np
 import torch
 
+from utils.flags import MAX_MEGAPIXELS
+
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".gif"}
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
-MAX_PIXELS = 50_000_000  # no phone or camera photo comes near it; a 30,000² PNG bomb of 0.9 MB is 900 megapixels
+MAX_PIXELS = round(MAX_MEGAPIXELS * 1e6)  # --max_megapixels's default (utils.flags), in pixels
 OPENCV_FORMATS = {"JPEG", "PNG", "BMP", "WEBP", "TIFF"}  # decoded by OpenCV (the others by Pillow, first frame)
 
 
@@ -137,8 +139,6 @@ def _pillow_rgb(header, path) -> np.ndarray:
             rgb = np.array(frame.convert("RGB"))  # a writable copy (torch refuses read-only arrays)
     except Exception:  # Pillow's decoders raise OSError, ValueError, SyntaxError, EOFError... on damaged data
         raise BadImage(f"{path}: not a decodable image") from None
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or 0 in rgb.shape:
-        raise BadImage(f"{path}: not a decodable image")
     return rgb
 
 

@@ -43,9 +43,7 @@ def refused_as(src: str, what: str):
     becomes one line naming the file, not Python's or torch's error."""
     try:
         yield
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError) as e:
-        if isinstance(e, UserError):
-            raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError) as e:  # never a UserError
         raise UserError(f"{src}: {what} ({type(e).__name__}: {str(e).strip().splitlines()[0][:160]})") from None
 
 

@@ -2,7 +2,6 @@
 its API with gradio_client, and in a real browser (Debian's headless Chromium driven by selenium)."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from bench.app_load import free_port
 from tests.browser import chromium
 from utils.image_io import read_image
 
@@ -22,12 +22,6 @@ REPO = Path(__file__).resolve().parents[2]
 # a tiny random generator; TEST_APP_CHECKPOINT=PATH runs the same tests on another (the README's screenshot was
 # taken by test_in_a_real_browser... with the released model and TEST_APP_SCREENSHOT=docs/app.png)
 CHECKPOINT = Path(os.environ.get("TEST_APP_CHECKPOINT", REPO / "tests" / "fixtures" / "gen7_batch_1.pth"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

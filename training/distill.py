@@ -4,9 +4,10 @@
 
 A FaceGenerator of --channel 16 (1.05 GFLOP at 256², a quarter of the 32-channel teacher's 4.05) learns to draw
 the teacher's cartoons (--teacher, default the shipped ``facial_landmarks``) of face photos, the last --holdout
-of which are never trained on. The loss (``losses/distill.py``): L1 to the teacher's output plus L1 of its pixel
-differences (flat regions and ink lines). Adam, the learning rate on a cosine from --lr to 0 over --total_iter
-(a function of the step, so a resumed run continues it exactly).
+of which are never trained on. The loss (``losses/distill.py``): L1 to the teacher's output, L1 of its pixel
+differences (ink lines; weight --edges) and the student's shading where the teacher is flat (weight --flat).
+Adam, the learning rate on a cosine from --lr to 0 over --total_iter (a function of the step, so a resumed run
+continues it exactly).
 
 Writes checkpoints/saved_models/live{model_version}_batch_{step}.pth (the student, its optimiser, step, options,
 RNG, and the teacher it was distilled from) every --save_every steps and at the end, and
@@ -89,9 +90,10 @@ def distill(opts):
                 for group in opt.param_groups:
                     group["lr"] = learning_rate(step, opts.total_iter, opts.lr)
                 photo = precision.layout(batch["image"].to(device, non_blocking=True))
-                losses = distill_step(photo, S, T, opt, precision, opts.edges)
+                losses = distill_step(photo, S, T, opt, precision, opts.edges, opts.flat)
                 if run.record(step, losses):
-                    bar.set_postfix(l1=f"{losses['l1']:.4f}", edges=f"{losses['edges']:.4f}")
+                    bar.set_postfix(l1=f"{losses['l1']:.4f}", edges=f"{losses['edges']:.4f}",
+                                    flat=f"{losses['flat']:.4f}")
                 if d.main and (step % opts.sample_every == 0 or step == opts.total_iter):
                     run.sample(step, sample_columns(photo[:4], T, distributed.unwrap(S)))
                 stop = run.end_step(step, lambda: training_state("distill", opts, parts, precision, **made_from),

@@ -65,6 +65,9 @@ def distill_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout", type=int, default=100,
                    help="the last N photos of --photo_dir (sorted) are never trained on: held out for measures")
     p.add_argument("--edges", type=float, default=1.0, help="weight of the pixel-difference term (losses/distill.py)")
+    p.add_argument("--flat", type=float, default=0.0,
+                   help="weight of the flatness term: the student's shading where the teacher is flat "
+                        "(losses/distill.py)")
     p.add_argument("--start", choices=("teacher", "random"), default="teacher",
                    help="teacher: the student starts as the teacher's largest channels (models/prune.py); random: "
                         "a fresh initialisation")

@@ -56,14 +56,15 @@ def pretrain_step(photo: torch.Tensor, G, opt_G, precision) -> dict:
     return values
 
 
-def distill_step(photo: torch.Tensor, student, teacher, opt, precision, edges: float = 1.0) -> dict:
+def distill_step(photo: torch.Tensor, student, teacher, opt, precision, edges: float = 1.0, flat: float = 0.0
+                 ) -> dict:
     """One step of the student toward the frozen teacher's cartoon of ``photo`` (both by their conventions):
     ``losses.distill.distill_loss``. photo: (B, 3, H, W) in [-1, 1]."""
     with precision.autocast():
         with torch.no_grad():
             target = generate(teacher, photo)
         out = generate(student, photo, training=True)
-    terms = distill_loss(out, target, edges)
+    terms = distill_loss(out, target, edges, flat)
     values = as_floats(terms)
     bad = first_nonfinite(values, photo.device)
     if bad:

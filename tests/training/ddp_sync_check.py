@@ -1,6 +1,7 @@
 """Run by tests/utils/test_distributed.py under torchrun (2 CPU processes, gloo): the real train_step on DDP-wrapped
 nets, on each rank's shard; writes every step's parameter checksums of every rank, and the sample indices each
 rank drew in its first epoch, to the JSON file named by argv[3]."""
+import gc
 import json
 import sys
 
@@ -22,9 +23,9 @@ def checksum(module) -> list[float]:
         [float(b.double().sum()) for b in module.buffers()]
 
 
-def main():
-    photo_dir, cartoon_dir, out = sys.argv[1:4]
-    d, device = distributed.setup("cpu")
+def steps(d, device, photo_dir, cartoon_dir) -> dict:
+    """Three train_steps on this rank's shard; the DDP modules die with this frame, before the group is torn
+    down (a DDP reducer outliving destroy_process_group can abort gloo's teardown)."""
     seed_everything(d.rank)  # different on purpose: DDP must make the weights equal
     G, Dt, Ds = Generator(8, 1), PatchDiscriminator(1), PatchDiscriminator(3)
     nets = Nets(*(distributed.wrap(m, d, device) for m in (G, Dt, Ds)), VGGFeatures(),
@@ -38,6 +39,14 @@ def main():
         record["indices"].append(int(p["index"]))
         train_step(p["image"], c["image"], nets, LossWeights(), Precision(device), Superpixels(0))
         record["steps"].append({name: checksum(m) for name, m in (("G", G), ("D_texture", Dt), ("D_surface", Ds))})
+    return record
+
+
+def main():
+    photo_dir, cartoon_dir, out = sys.argv[1:4]
+    d, device = distributed.setup("cpu")
+    record = steps(d, device, photo_dir, cartoon_dir)
+    gc.collect()
     everything = distributed.gather(record)
     if d.main:
         with open(out, "w") as f:

@@ -29,12 +29,13 @@ def train(opts):
     from losses.superpixel import Superpixels
     from losses.weights import LossWeights
     from models.discriminator import PatchDiscriminator
+    from models.landmark_reader import load_landmark_reader
     from models.vgg import build_vgg
     from training import distributed
     from training.held_out import HeldOut
     from training.run import Run, training_state
     from training.start import anchor_generator, face_landmarks, initial_generator
-    from training.steps import FaceSettings, Nets, d_warmup_step, representations, train_step
+    from training.steps import POINT_VIEWS, FaceSettings, Nets, d_warmup_step, representations, train_step
     from utils.flags import max_pixels
     from utils.progress import progress
     from utils.provenance import provenance
@@ -62,8 +63,10 @@ def train(opts):
     vgg = build_vgg(opts.vgg_weights, device, write if d.main else None) if uses_vgg else None
     nets = Nets(G, D_texture, D_surface, vgg, torch.optim.Adam(G.parameters(), opts.lr, betas=betas),
                 torch.optim.Adam([*D_texture.parameters(), *D_surface.parameters()], opts.lr, betas=betas))
-    if weights.anchor > 0:
+    if weights.anchor > 0 or weights.shading > 0 or weights.lines > 0:
         nets.anchor = precision.layout(anchor_generator(opts, write).to(device))
+    if weights.landmark > 0 and opts.landmark_view in POINT_VIEWS:
+        nets.reader = load_landmark_reader(opts.landmark_reader, device)
 
     held_out = (HeldOut(opts.eval_dir, opts.eval_num, opts.predictor, write=write, max_pixels=max_pixels(opts))
                 if opts.eval_dir and d.main else None)

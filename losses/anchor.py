@@ -20,3 +20,21 @@ def anchor_weight(maps: torch.Tensor, free: float) -> torch.Tensor:
     H, W). The style is held everywhere but near the eyes, brows, nose, mouth and jaw, where the geometry may move
     (f = 1: not held at all on the contours)."""
     return 1 - free * maps.amax(1, keepdim=True)
+
+
+def gradient_strength(x: torch.Tensor) -> torch.Tensor:
+    """|∂ₓx| + |∂ᵧx| of (B, C, H, W) -> (B, C, H − 1, W − 1): neighbouring-pixel differences, in float32 at least."""
+    x = x.to(torch.promote_types(x.dtype, torch.float32))
+    return (x[..., :-1, 1:] - x[..., :-1, :-1]).abs() + (x[..., 1:, :-1] - x[..., :-1, :-1]).abs()
+
+
+def shading_guard(output: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+    """Weight --w7: mean max(|∇G(x)| − |∇G0(x)|, 0), shading the untouched model did not draw (the flat skin a
+    geometry term would fill with the photo's soft gradients); G0's output carries no gradient."""
+    return (gradient_strength(output) - gradient_strength(anchor.detach())).clamp_min(0).mean()
+
+
+def line_guard(output: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+    """Weight --w8: mean max(|∇G0(x)| − |∇G(x)|, 0), the untouched model's lines erased (a model that buys
+    flatness by erasing its ink is not a better cartoon); G0's output carries no gradient."""
+    return (gradient_strength(anchor.detach()) - gradient_strength(output)).clamp_min(0).mean()

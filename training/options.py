@@ -97,9 +97,15 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--superpixel_workers", type=int, default=spare_cores(8),
                    help="processes computing superpixel targets (0: in the training process)")
     p.add_argument("--landmark_sigma", type=float, default=0.015, help="heatmap σ as a fraction of the image side")
-    p.add_argument("--landmark_view", choices=("edges", "surface"), default="edges",
-                   help="what the landmark term compares near the 68 points: the images' edges (the default), or the "
-                        "edges of their surface representation (guided-filter blur: shapes, not skin texture)")
+    p.add_argument("--landmark_view", choices=("edges", "surface", "points", "surface_points"), default="edges",
+                   help="what the landmark term compares: near the 68 points, the images' edges (the default) or the "
+                        "edges of their surface representation (guided-filter blur: shapes, not skin texture); "
+                        "points: the 68 points a landmark reader reads off the output and off the photo, in the "
+                        "photo's face box (positions, not pixels); surface_points: the same read off their surface "
+                        "representations")
+    p.add_argument("--landmark_reader", default=None,
+                   help="the landmark reader's state dict for the points views; when not given, the shipped Peppa "
+                        "Slim (models/released/peppa/)")
     p.add_argument("--landmark_threshold", type=float, default=0.0,
                    help="edges weaker than this (Sobel magnitude of the luma in [-1, 1]; 0.03 ≈ 4 levels of 255 per "
                         "pixel) do not count in the landmark term: the photo's soft shading asks for nothing, the "

@@ -11,10 +11,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from losses.adversarial import lsgan_d_loss, lsgan_g_loss
-from losses.anchor import anchor_weight, style_anchor
+from losses.anchor import anchor_weight, line_guard, shading_guard, style_anchor
 from losses.content import content_loss
 from losses.distill import distill_loss
 from losses.landmark import heatmaps, landmark_term
+from losses.landmark_points import points_term
 from losses.structure import structure_loss
 from losses.surface import surface
 from losses.texture import RANGES, color_shift, color_shift_weights
@@ -77,7 +78,9 @@ def distill_step(photo: torch.Tensor, student, teacher, opt, precision, edges: f
 class Nets:
     """Everything train_step updates or reads; built once in train.py (or in a test). Under torchrun the three
     trainable networks are DDP wrappers (``distributed.wrap``); ``parts()`` gives what a checkpoint stores.
-    ``anchor``: the untouched starting generator, frozen, for the style-anchor term (--w6), else None."""
+    ``anchor``: the untouched starting generator, frozen, for the style-anchor term and its guards (--w6, --w7,
+    --w8), else None; ``reader``: the frozen landmark reader of the points views (--landmark_view points), else
+    None."""
     G: nn.Module
     D_texture: nn.Module
     D_surface: nn.Module
@@ -85,16 +88,21 @@ class Nets:
     opt_G: torch.optim.Optimizer
     opt_D: torch.optim.Optimizer
     anchor: nn.Module | None = None
+    reader: nn.Module | None = None
 
     def parts(self) -> dict:
         return {"G": unwrap(self.G), "D_texture": unwrap(self.D_texture), "D_surface": unwrap(self.D_surface),
                 "opt_G": self.opt_G, "opt_D": self.opt_D}
 
 
+POINT_VIEWS = ("points", "surface_points")  # the landmark views read by the landmark reader (Nets.reader)
+
+
 @dataclass(frozen=True)
 class FaceSettings:
     """How the face terms see the face (train.py's flags): the landmark heatmaps' σ (a fraction of the image
-    side, --landmark_sigma), the landmark term's view (--landmark_view: 'edges', the default, or 'surface'), how
+    side, --landmark_sigma), the landmark term's view (--landmark_view: 'edges', the default, 'surface', or the
+    landmark reader's 'points' and 'surface_points'), how
     much the style anchor frees the face's contours (--anchor_free, 0: not at all), and the edge strength below
     which the landmark term ignores edges (--landmark_threshold, 0: none ignored)."""
     sigma: float = 0.015
@@ -142,19 +150,30 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
                 raw["structure"] = structure_loss(vgg_targets[1], vgg_fake)
         freed = nets.anchor is not None and weights.anchor > 0 and face.anchor_free > 0
         maps = None  # the photos' landmark heatmaps, computed once for the landmark term and a freed anchor
-        if points is not None and (weights.landmark > 0 or freed):
+        points_view = face.view in POINT_VIEWS
+        if points is not None and (weights.landmark > 0 and not points_view or freed):
             size = photo.shape[-1]
             maps = heatmaps(points.to(photo.device), size, face.sigma * size)
-        if points is not None and weights.landmark > 0:
+        faces_read = None
+        if points is not None and weights.landmark > 0 and points_view:
+            raw["landmark"], faces_read = points_term(nets.reader, fake, photo, points, face.view == "surface_points")
+        elif points is not None and weights.landmark > 0:
             raw["landmark"] = landmark_term(fake, photo, points, face.sigma, face.view, maps, face.threshold)
-        if nets.anchor is not None and weights.anchor > 0:
+        if nets.anchor is not None and (weights.anchor > 0 or weights.shading > 0 or weights.lines > 0):
             with torch.no_grad():
                 anchor = generate(nets.anchor, photo, training=True)
                 free = anchor_weight(maps, face.anchor_free) if freed and maps is not None else None
-            raw["anchor"] = style_anchor(fake, anchor, free)
+            if weights.anchor > 0:
+                raw["anchor"] = style_anchor(fake, anchor, free)
+            if weights.shading > 0:
+                raw["shading"] = shading_guard(fake, anchor)
+            if weights.lines > 0:
+                raw["lines"] = line_guard(fake, anchor)
     weighted = weights.weigh(raw)
     g_total = sum(weighted.values())
     out = as_floats({**raw, **{f"{k}_w": v for k, v in weighted.items()}, "g_total": g_total})
+    if faces_read is not None:  # how many photos of the batch the points view could read (the rest: dropped)
+        out["faces_read"] = faces_read
     bad = first_nonfinite(out, photo.device)
     if bad:
         return {**out, "nonfinite": bad}

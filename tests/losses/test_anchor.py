@@ -1,6 +1,8 @@
-"""The style anchor: mean |G(x) − G0(x)|, zero when G is its starting model, gradient sign(G − G0)/N."""
+"""The style anchor: mean |G(x) − G0(x)|, zero when G is its starting model, gradient sign(G − G0)/N; its two guards
+against numpy."""
 import copy
 
+import numpy as np
 import pytest
 import torch
 
@@ -59,3 +61,35 @@ def test_computed_in_float32_at_least_whatever_the_inputs_dtypes():
         assert loss.dtype == torch.float32
     want = (w * (out.double() - anchor).abs()).mean().item()
     assert style_anchor(out, anchor, w).item() == pytest.approx(want, rel=1e-6)
+
+
+def test_the_guards_match_numpy_each_charging_one_direction():
+    """shading: mean max(|∇G| − |∇G0|, 0); lines: mean max(|∇G0| − |∇G|, 0); |∇y| = |∂ₓy| + |∂ᵧy| on the
+    (H − 1) × (W − 1) pixels that have both neighbours."""
+    from losses.anchor import line_guard, shading_guard
+
+    rng = np.random.default_rng(3)
+    g, g0 = rng.uniform(-1, 1, (2, 3, 6, 7)), rng.uniform(-1, 1, (2, 3, 6, 7))
+
+    def strength(y):
+        return np.abs(np.diff(y, axis=3)[..., :-1, :]) + np.abs(np.diff(y, axis=2)[..., :, :-1])
+
+    gap = strength(g) - strength(g0)
+    got_shading = shading_guard(torch.from_numpy(g), torch.from_numpy(g0)).item()
+    got_lines = line_guard(torch.from_numpy(g), torch.from_numpy(g0)).item()
+    assert got_shading == pytest.approx(np.maximum(gap, 0).mean(), rel=1e-9)
+    assert got_lines == pytest.approx(np.maximum(-gap, 0).mean(), rel=1e-9)
+
+
+def test_shading_costs_only_where_g_adds_it_and_a_lost_line_only_the_line_guard():
+    from losses.anchor import line_guard, shading_guard
+
+    flat = torch.zeros(1, 3, 8, 8)
+    line = flat.clone()
+    line[..., 4, :] = -1
+    ramp = (torch.arange(8.0) / 50).expand(1, 3, 8, 8)
+    assert shading_guard(ramp, flat).item() > 0 and line_guard(ramp, flat).item() == 0
+    assert line_guard(flat, line).item() > 0 and shading_guard(flat, line).item() == 0
+    anchor = line.clone().requires_grad_(True)
+    shading_guard(ramp.clone().requires_grad_(True), anchor).backward()
+    assert anchor.grad is None

@@ -170,3 +170,25 @@ def test_the_short_run_caption_counts_the_steps_of_the_model_it_started_from(tmp
     assert caveat(long_before, "x.pth") is None  # 3 + (SHORT_RUN − 3) steps in all: not a short run
 
 
+
+
+def test_the_points_view_trains_on_cpu_with_the_guards_and_counts_the_faces_it_reads(tmp_path, cartoon_dir,
+                                                                                    face_checkpoint):
+    """--landmark_view points on a real face: the landmark reader's term and the anchor's two guards are in every
+    logged step, with how many photos of the batch the reader could read (a face-less photo is dropped)."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    face = cv2.cvtColor(data.astronaut()[30:230, 125:325], cv2.COLOR_RGB2BGR)
+    cv2.imwrite(str(photos / "astronaut.png"), cv2.resize(face, (128, 128), interpolation=cv2.INTER_AREA))
+    cv2.imwrite(str(photos / "grey.png"), np.full((128, 128, 3), 128, np.uint8))
+    train.main([*common(tmp_path, photos, 2), "--image_size", "96", "--cartoon_dir", str(cartoon_dir),
+                "--model_version", "5", "--superpixel_workers", "0", "--pretrained", str(face_checkpoint),
+                "--no_flip", *[x for f in ("w1", "w2", "w3", "w4") for x in (f"--{f}", "0")],
+                "--w5", "1", "--landmark_view", "points", "--w6", "1", "--w7", "1", "--w8", "1"])
+    rows = [json.loads(line) for line in (tmp_path / "logs" / "gen5" / "losses.jsonl").read_text().splitlines()]
+    assert len(rows) == 2
+    assert all(r["faces_read"] == 1 and r["landmark"] > 0 and "shading" in r and "lines" in r for r in rows)

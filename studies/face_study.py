@@ -28,6 +28,7 @@ import train
 from inference.cartoonise import Cartooniser, load_generator
 from inference.evaluate import measures
 from models.released.pretrained import model_name, resolve_model
+from studies.reader_check import ReaderCheck
 from utils.checkpoint import checkpoint_path, list_checkpoints
 from utils.errors import UserError, cli
 from utils.faces.metrics import FaceMetrics
@@ -37,7 +38,7 @@ from utils.runtime import pick_device
 COLUMNS = (("landmark_nme", "landmark NME ↓", "{:.4f}"), ("faces_found", "face found", "{}"),
            ("identity_distance", "identity dist ↓", "{:.3f}"), ("flat_share", "flat share", "{:.2f}"),
            ("line_share", "line share", "{:.4f}"), ("high_frequency_ratio", "high-freq. ratio", "{:.2f}"),
-           ("photo_distance", "moved from photo", "{:.1f}"),
+           ("photo_distance", "moved from photo", "{:.1f}"), ("reader_nme", "reader NME", "{:.4f}"),
            ("ms_per_step", "ms/step", "{:.0f}"))
 
 
@@ -265,7 +266,12 @@ class HeldOutScorer:
         self.photos, self.eval_size, self.device = photos, eval_size, device
         self.metrics = FaceMetrics()
         self.aligned = aligned_crops(photos)  # the same photos as --align crops their faces
+        self.readers = {"whole": ReaderCheck(photos), "aligned": ReaderCheck(self.aligned)}
         print(f"held out: {len(photos)} photos, {len(self.aligned)} aligned face crops")
+        for view, check in self.readers.items():
+            f = check.floor()
+            print(f"the landmark reader against dlib on the {view} photos ({f['faces']} faces): mean {f['mean']:.4f}, "
+                  f"median {f['median']:.4f}")
 
     def cartoonise(self, path, images=None) -> list[np.ndarray]:
         G = load_generator(path, self.device)
@@ -274,9 +280,11 @@ class HeldOutScorer:
 
     def both(self, path, images=None) -> dict:
         """Scores on the whole held-out photos (``images``: their cartoons, when made already) and on the crops."""
-        whole = score(self.metrics, self.photos, images if images is not None else self.cartoonise(path))
-        return {**whole, "aligned": score(self.metrics, self.aligned, self.cartoonise(path, self.aligned))
-                if self.aligned else {}}
+        images = images if images is not None else self.cartoonise(path)
+        aligned = self.cartoonise(path, self.aligned) if self.aligned else []
+        return {**score(self.metrics, self.photos, images), "reader_nme": self.readers["whole"].nme(images),
+                "aligned": {**score(self.metrics, self.aligned, aligned),
+                            "reader_nme": self.readers["aligned"].nme(aligned)} if self.aligned else {}}
 
     def photos_themselves(self) -> dict:
         return {**score(self.metrics, self.photos, self.photos),
@@ -359,8 +367,9 @@ def seed_means(opts, arms, runs: dict) -> tuple[dict, dict]:
 
 
 def report(opts, out: Path, baselines: dict, runs: dict, means: dict, curves: dict, sheet_columns: dict,
-           showcase_runs: list, earlier, device) -> None:
-    """table.md (whole photos and aligned crops, each run's verdict), study.json, sheet.jpg, tradeoff.png and,
+           showcase_runs: list, earlier, device, floors: dict) -> None:
+    """table.md (whole photos and aligned crops, each run's verdict, the landmark reader's floor: ``floors``, {view:
+    ReaderCheck.floor()}), study.json, sheet.jpg, tradeoff.png and,
     with --show, showcase.jpg."""
     table = markdown({**baselines, **means})
     table_aligned = markdown({name: {**m.get("aligned", {}), "ms_per_step": float("nan")}
@@ -376,9 +385,12 @@ def report(opts, out: Path, baselines: dict, runs: dict, means: dict, curves: di
     settings = {k: getattr(opts, k) for k in ("pretrained", "baseline", "arm", "image_size", "eval_size", "batch_size",
                                               "train_iter", "holdout", "seeds", "weights")}
     (out / "study.json").write_text(json.dumps({"settings": settings, "baselines": baselines, "runs": runs,
-                                                "means": means, "verdicts": verdicts}, indent=1) + "\n")
+                                                "means": means, "verdicts": verdicts, "reader_floor": floors},
+                                               indent=1) + "\n")
     text = (f"{table}\n\nThe same models on the held-out photos' aligned face crops (as --align crops them):\n\n"
-            f"{table_aligned}\n\n" + "\n".join(f"- {name}: {v}" for name, v in verdicts.items()))
+            f"{table_aligned}\n\n" + "\n".join(f"- {name}: {v}" for name, v in verdicts.items()) + "\n\n" +
+            "\n".join(f"The landmark reader against dlib on the {view} photos ({f['faces']} faces): mean "
+                      f"{f['mean']:.4f}, median {f['median']:.4f} (its floor)." for view, f in floors.items()))
     (out / "table.md").write_text(text + "\n")
     print(text)
     print(f"sheet ({' | '.join(sheet_columns)}): {sheet}\nplot: {figure}\nmetrics: {out / 'study.json'}")
@@ -402,7 +414,8 @@ def main(argv=None):
     sheet_columns = {"photo": photos, f"{opts.pretrained}": scorer.cartoonise(start)}
     runs, finals = run_arms(opts, arms, out, start, scorer, sheet_columns)
     means, curves = seed_means(opts, arms, runs)
-    report(opts, out, baselines, runs, means, curves, sheet_columns, [start, *finals], earlier, device)
+    floors = {view: check.floor() for view, check in scorer.readers.items()}
+    report(opts, out, baselines, runs, means, curves, sheet_columns, [start, *finals], earlier, device, floors)
 
 
 if __name__ == "__main__":

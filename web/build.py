@@ -6,8 +6,9 @@
   strength as an input; inference.export), exported again when older than its checkpoint;
 - ``models/face_detector.onnx``: UltraFace (``detector/``, MIT) with its weights out of the graph's inputs, which
   frames the face for the camera (``js/framing.js``);
-- ``models.json``: what the page offers: each model's sizes, licence and what it is, the models that could not be
-  had, with why (offline, the downloadable ones), and the face detector.
+- ``models.json``: what the page offers: each model's sizes, licence and what it is (and whether it is the camera's
+  default: the real-time model), the models that could not be had, with why (offline, the downloadable ones), and
+  the face detector.
 """
 import json
 import shutil
@@ -18,7 +19,8 @@ WEB = Path(__file__).resolve().parent
 # the runtime files the page imports: the WASM build (CPU) and the WebGPU build, each with its loader and binary
 RUNTIME = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
            "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm")
-MODELS = ("facial_landmarks", "facial", "whitebox")
+MODELS = ("facial_landmarks", "facial_live", "facial", "whitebox")  # the first: the photos' default
+CAMERA_MODEL = "facial_live"  # the camera's default: the real-time model (distilled from facial_landmarks)
 DETECTOR = WEB / "detector" / "version-RFB-320.onnx"  # UltraFace, byte for byte (detector/README.md)
 SIZES = (256, 384, 512)
 
@@ -79,7 +81,8 @@ def exports(models=MODELS, sizes=SIZES, root: Path = WEB, write=print) -> dict:
         registered = REGISTRY.get(name)
         manifest["models"].append({"name": name, "sizes": files,
                                    "licence": registered.licence if registered else "see the checkpoint",
-                                   "about": registered.trained_on if registered else str(checkpoint)})
+                                   "about": registered.trained_on if registered else str(checkpoint),
+                                   "camera": name == CAMERA_MODEL})
     manifest["detector"] = detector(root, write)
     (root / "models.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest

@@ -12,7 +12,8 @@ video.muted = true;
 video.playsInline = true;
 
 const state = { manifest: null, backend: null, sessions: null, source: null, stream: null, running: false,
-                done: [], framing: undefined };  // framing: a FaceFraming, null when the detector failed to load
+                done: [], framing: undefined,  // framing: a FaceFraming, null when the detector failed to load
+                chosen: params.has("model") };  // a model the person picked: kept for camera and photos alike
 const NO_FACE = "no face found: the centre square is cartoonised";
 
 function say(message) {  // errors and notes: one line in #status, never only in the console
@@ -116,6 +117,7 @@ async function startCamera() {
     return;
   }
   state.source = { element: video, width: () => video.videoWidth, height: () => video.videoHeight };
+  offerDefault(state.manifest.models.find((m) => m.camera));  // the real-time model, where the page has it
   $("camera").textContent = "Stop the camera";
   say("");
   loop();
@@ -131,6 +133,7 @@ async function usePhoto(file) {
   try {
     const bitmap = await readPhoto(file);
     stopCamera();
+    offerDefault(state.manifest.models[0]);  // a still photo: the best model, not the fastest
     if (state.framing) state.framing.square = null;  // a new picture is framed afresh (and detected), not followed
     state.source = { element: bitmap, width: () => bitmap.width, height: () => bitmap.height };
     say("");
@@ -161,6 +164,12 @@ function offerModels() {
   showLicence();
 }
 
+function offerDefault(model) {  // the default for this source, unless the person picked a model
+  if (state.chosen || !model) return;
+  $("model").value = model.name;
+  showLicence();
+}
+
 function showLicence() {
   const m = state.manifest.models.find((x) => x.name === $("model").value);
   $("licence").textContent = m ? `${m.name}: ${m.about}. Licence: ${m.licence}.` : "";
@@ -169,7 +178,7 @@ function showLicence() {
 function wire() {
   $("camera").onclick = () => (state.stream ? stopCamera() : startCamera());
   $("photo").onchange = (e) => e.target.files[0] && usePhoto(e.target.files[0]);
-  $("model").onchange = () => { showLicence(); render(); };
+  $("model").onchange = () => { state.chosen = true; showLicence(); render(); };
   $("size").onchange = render;
   $("framing").onchange = () => { if ($("status").textContent === NO_FACE) say(""); render(); };
   $("strength").oninput = () => { $("strength_value").textContent = $("strength").value; render(); };

@@ -225,14 +225,32 @@ def test_a_bundled_model_is_checked_by_its_blob_id(registry, trained_checkpoint,
         resolve_model("shipped")
 
 
-def test_the_shipped_face_model_is_in_the_repository_and_loads():
+@pytest.mark.parametrize("name, channel", [("facial_landmarks", 32), ("facial_live", 16)])
+def test_the_shipped_face_models_are_in_the_repository_and_load(name, channel):
     from inference.cartoonise import load_generator
     from models.face_generator import FaceGenerator
 
-    path = resolve_model("facial_landmarks")  # blob id checked: the file git tracks
-    assert path.stat().st_size < 3_000_000
-    assert isinstance(load_generator(path, "cpu"), FaceGenerator)
-    assert "CC BY-NC-SA 4.0" in pretrained.REGISTRY["facial_landmarks"].licence
+    path = resolve_model(name)  # blob id checked: the file git tracks
+    G = load_generator(path, "cpu")
+    assert path.stat().st_size < 3_000_000 and isinstance(G, FaceGenerator) and G.arch()["channel"] == channel
+    assert "CC BY-NC-SA 4.0" in pretrained.REGISTRY[name].licence and "derivative" in pretrained.REGISTRY[name].licence
+
+
+def test_the_real_time_model_is_a_quarter_of_its_teachers_flops_and_draws_near_it():
+    """facial_live at most a third of facial_landmarks' FLOPs at 256² (the live-page bound), and its cartoon of a
+    real face within 25 dB PSNR of the teacher's (31.8 dB on the held-out selfies; an untrained or mismatched
+    student scores about 12)."""
+    import numpy as np
+    from skimage import data
+
+    from inference.cartoonise import Cartooniser, load_generator
+    from studies.live_model import gflop_256, psnr
+
+    teacher, student = (load_generator(resolve_model(n), "cpu") for n in ("facial_landmarks", "facial_live"))
+    assert gflop_256(student) <= gflop_256(teacher) / 3
+    face = np.ascontiguousarray(data.astronaut()[30:286, 120:376])
+    drawn = [Cartooniser(G, torch.device("cpu"), 256)([face])[0] for G in (teacher, student)]
+    assert psnr(*drawn) > 25
 
 
 def test_the_folder_the_offline_message_names_works_as_the_model(face_ir, registry, tmp_path, capsys):

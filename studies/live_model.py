@@ -10,7 +10,8 @@ identity distance, flat share, line share, high-frequency ratio, moved from the 
 model's cartoon to the teacher's, the model's GFLOP per 256² frame. The aim (the live-page issue): NME and identity
 within 10 % of the teacher's, flat share at most 0.02 below it, high-frequency ratio at most the author's model's,
 and at most a third of the teacher's FLOPs; and, since flat share and the high-frequency ratio both reward
-softening, line share at least 80 % of the teacher's. Writes table.md, live.json and sheet.jpg (photo | teacher | student).
+softening, line share at least 80 % of the teacher's. Writes table.md, live.json and sheet.jpg (photo | teacher |
+student).
 """
 import argparse
 import json

@@ -31,7 +31,8 @@ def server():
         pytest.skip("npm is not installed")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "web", "--port", "0", "--models", "facial_landmarks", "facial_live",
-                             "--sizes", "256"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--sizes", "256"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
     lines = []
     while True:
         line = proc.stdout.readline()

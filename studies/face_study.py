@@ -287,16 +287,30 @@ class HeldOutScorer:
                             "reader_nme": self.readers["aligned"].nme(aligned)} if self.aligned else {}}
 
     def photos_themselves(self) -> dict:
-        return {**score(self.metrics, self.photos, self.photos),
-                "aligned": score(self.metrics, self.aligned, self.aligned) if self.aligned else {}}
+        return {**score(self.metrics, self.photos, self.photos), "reader_nme": 0.0,
+                "aligned": {**score(self.metrics, self.aligned, self.aligned), "reader_nme": 0.0}
+                if self.aligned else {}}
 
 
-def baselines_of(opts, start, scorer: HeldOutScorer) -> dict:
-    """The untouched models (labelled by registry name, not by the path they were read from) and the photos."""
-    found = {f"{model_name(opts.pretrained)} (untouched)": scorer.both(start)}
+def baselines_of(opts, start, scorer: HeldOutScorer, out: Path) -> dict:
+    """The untouched models (labelled by registry name, not by the path they were read from) and the photos; each
+    score is cached in out/scores/baselines.json under the file it was made from, so a study started again does
+    not score them again."""
+    cache = out / "scores" / "baselines.json"
+    known = json.loads(cache.read_text()) if cache.is_file() else {}
+
+    def cached(key: str, make) -> dict:
+        if "reader_nme" not in known.get(key, {}):  # scored before the reader's column existed: again
+            known[key] = make()
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(known, indent=1) + "\n")
+        return known[key]
+
+    found = {f"{model_name(opts.pretrained)} (untouched)": cached(str(start), lambda: scorer.both(start))}
     for spec in opts.baseline:
-        found[f"{model_name(spec)} (untouched)"] = scorer.both(resolve_model(spec))
-    found[PHOTOS] = scorer.photos_themselves()
+        path = resolve_model(spec)
+        found[f"{model_name(spec)} (untouched)"] = cached(str(path), lambda: scorer.both(path))
+    found[PHOTOS] = cached(PHOTOS, scorer.photos_themselves)
     return found
 
 
@@ -410,7 +424,7 @@ def main(argv=None):
         print(f"skipped {reason}")
     device = pick_device(opts.device)
     scorer = HeldOutScorer(photos, opts.eval_size, device)
-    baselines = baselines_of(opts, start, scorer)
+    baselines = baselines_of(opts, start, scorer, out)
     sheet_columns = {"photo": photos, f"{opts.pretrained}": scorer.cartoonise(start)}
     runs, finals = run_arms(opts, arms, out, start, scorer, sheet_columns)
     means, curves = seed_means(opts, arms, runs)

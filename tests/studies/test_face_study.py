@@ -35,11 +35,12 @@ def test_two_arms_scored_tabled_and_resumed(tmp_path, photo_dir, cartoon_dir, fa
     assert read_image(tmp_path / "study" / "showcase.jpg").shape == (256, 5 * 256, 3)
     checkpoints = sorted((tmp_path / "study" / "saved_models").glob("gen*_batch_2.pth"))
     assert len(checkpoints) == 3
-    stamps = [p.stat().st_mtime_ns for p in checkpoints]
+    stamps = [p.stat().st_mtime_ns for p in [*checkpoints, tmp_path / "study" / "scores" / "baselines.json"]]
     capsys.readouterr()
-    face_study.main(args)  # everything finished: nothing is trained again
+    face_study.main(args)  # everything finished: nothing is trained again, nor are the baselines scored again
     assert "train.py --model_version" not in capsys.readouterr().out
-    assert [p.stat().st_mtime_ns for p in checkpoints] == stamps
+    assert [p.stat().st_mtime_ns for p in [*checkpoints, tmp_path / "study" / "scores" / "baselines.json"]] == stamps
+    assert json.loads((tmp_path / "study" / "study.json").read_text())["baselines"] == study["baselines"]
     face_study.main([*args, "--seeds", "0", "1", "--report"])  # a second seed not run yet: reported as such
     out = capsys.readouterr().out
     assert "full, w5 = 1, seed 1: not trained yet (--report)" in out and "train.py --model_version" not in out

@@ -1,10 +1,10 @@
 """White-box's objective is a weighted sum of the terms in this package; the weights are train.py's flags:
 
     L_G = w0·tv + w1·surface + w2·texture + w3·content + w4·structure + w5·landmark + w6·anchor
-          + w7·shading + w8·lines
+          + w7·shading + w8·lines + w9·flatness
 
 Defaults are White-box's ``train.py`` values (the landmark term is this project's, 1 by default; the style anchor,
-for fine-tuning a released model, and its two guards are off by default).
+for fine-tuning a released model, and its three guards are off by default).
 """
 import dataclasses
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ class LossWeights:
     anchor: float = 0.0
     shading: float = 0.0
     lines: float = 0.0
+    flatness: float = 0.0
 
     def weigh(self, raw: dict) -> dict:
         """{term: w·value} for the terms present in ``raw``."""
@@ -28,13 +29,13 @@ class LossWeights:
 
     @classmethod
     def from_flags(cls, opts) -> "LossWeights":
-        """From parsed --w0 … --w8 (an argparse Namespace, or anything with those attributes)."""
+        """From parsed --w0 … --w9 (an argparse Namespace, or anything with those attributes)."""
         return cls(**{field: getattr(opts, flag) for flag, field in FLAGS.items()})
 
 
 # flag -> (field, what it weighs); the order of White-box's flags, w0 … w4, then this project's terms
 FLAGS = {"w0": "tv", "w1": "surface", "w2": "texture", "w3": "content", "w4": "structure", "w5": "landmark",
-         "w6": "anchor", "w7": "shading", "w8": "lines"}
+         "w6": "anchor", "w7": "shading", "w8": "lines", "w9": "flatness"}
 HELP = {
     "tv": "total variation",
     "surface": "surface: LSGAN on the guided-filter blur (3-channel D)",
@@ -46,5 +47,7 @@ HELP = {
     "anchor": "style anchor: L1 between G's output and the untouched starting model's, same photo",
     "shading": "shading guard: pixel differences G adds where the untouched starting model has none (flatness)",
     "lines": "line guard: pixel differences of the untouched starting model that G takes away (ink lines)",
+    "flatness": "flatness guard: G's Sobel response above half the flat share's threshold where the untouched "
+                "starting model is flat (losses/flatness.py)",
 }
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(LossWeights)}

@@ -39,14 +39,14 @@ def origin(start: dict, name) -> dict:
 
 
 def anchor_generator(opts, write=print) -> Cartoonist:
-    """The untouched starting generator, frozen (G0 of the style anchor, --w6, and of its guards, --w7 and --w8): the
+    """The untouched starting generator, frozen (G0 of the style anchor, --w6, and of its guards, --w7 … --w9): the
     same file on every resume."""
     path = start_checkpoint(opts, lambda *_: None)
     G0 = generator_from(load_checkpoint(path), path)
     for p in G0.parameters():
         p.requires_grad_(False)
-    write(f"style anchor (--w6 {opts.w6:g}, guards --w7 {opts.w7:g} --w8 {opts.w8:g}): the outputs of {path}, "
-          f"untouched")
+    write(f"style anchor (--w6 {opts.w6:g}, guards --w7 {opts.w7:g} --w8 {opts.w8:g} --w9 {opts.w9:g}): the outputs "
+          f"of {path}, untouched")
     return G0
 
 

@@ -14,6 +14,7 @@ from losses.adversarial import lsgan_d_loss, lsgan_g_loss
 from losses.anchor import anchor_weight, line_guard, shading_guard, style_anchor
 from losses.content import content_loss
 from losses.distill import distill_loss
+from losses.flatness import flatness_residue
 from losses.landmark import heatmaps, landmark_term
 from losses.landmark_points import points_term
 from losses.structure import structure_loss
@@ -78,8 +79,8 @@ def distill_step(photo: torch.Tensor, student, teacher, opt, precision, edges: f
 class Nets:
     """Everything train_step updates or reads; built once in train.py (or in a test). Under torchrun the three
     trainable networks are DDP wrappers (``distributed.wrap``); ``parts()`` gives what a checkpoint stores.
-    ``anchor``: the untouched starting generator, frozen, for the style-anchor term and its guards (--w6, --w7,
-    --w8), else None; ``reader``: the frozen landmark reader of the points views (--landmark_view points), else
+    ``anchor``: the untouched starting generator, frozen, for the style-anchor term and its guards (--w6 … --w9),
+    else None; ``reader``: the frozen landmark reader of the points views (--landmark_view points), else
     None."""
     G: nn.Module
     D_texture: nn.Module
@@ -159,7 +160,8 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
             raw["landmark"], faces_read = points_term(nets.reader, fake, photo, points, face.view == "surface_points")
         elif points is not None and weights.landmark > 0:
             raw["landmark"] = landmark_term(fake, photo, points, face.sigma, face.view, maps, face.threshold)
-        if nets.anchor is not None and (weights.anchor > 0 or weights.shading > 0 or weights.lines > 0):
+        if nets.anchor is not None and (weights.anchor > 0 or weights.shading > 0 or weights.lines > 0
+                                        or weights.flatness > 0):
             with torch.no_grad():
                 anchor = generate(nets.anchor, photo, training=True)
                 free = anchor_weight(maps, face.anchor_free) if freed and maps is not None else None
@@ -169,6 +171,8 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
                 raw["shading"] = shading_guard(fake, anchor)
             if weights.lines > 0:
                 raw["lines"] = line_guard(fake, anchor)
+            if weights.flatness > 0:
+                raw["flatness"] = flatness_residue(fake.float(), anchor.float())
     weighted = weights.weigh(raw)
     g_total = sum(weighted.values())
     out = as_floats({**raw, **{f"{k}_w": v for k, v in weighted.items()}, "g_total": g_total})

@@ -15,13 +15,13 @@ def test_every_term_gets_its_own_weight():
 
 
 def test_flags_map_in_white_box_order_then_landmark_anchor_and_its_guards():
-    assert list(FLAGS) == [f"w{k}" for k in range(9)]
+    assert list(FLAGS) == [f"w{k}" for k in range(10)]
     assert list(FLAGS.values()) == [f.name for f in dataclasses.fields(LossWeights)]
     opts = type("Opts", (), {flag: float(k + 1) for k, flag in enumerate(FLAGS)})()
     weights = LossWeights.from_flags(opts)
-    assert [getattr(weights, field) for field in FLAGS.values()] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    assert [getattr(weights, field) for field in FLAGS.values()] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
 
 
 def test_only_present_terms_are_weighed():
     assert LossWeights().weigh({"texture": 2.0}) == {"texture": 2.0 * DEFAULTS["texture"]}
-    assert DEFAULTS["anchor"] == DEFAULTS["shading"] == DEFAULTS["lines"] == 0.0  # off unless asked for
+    assert {DEFAULTS[k] for k in ("anchor", "shading", "lines", "flatness")} == {0.0}  # off unless asked for

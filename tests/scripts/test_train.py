@@ -188,7 +188,7 @@ def test_the_points_view_trains_on_cpu_with_the_guards_and_counts_the_faces_it_r
     train.main([*common(tmp_path, photos, 2), "--image_size", "96", "--cartoon_dir", str(cartoon_dir),
                 "--model_version", "5", "--superpixel_workers", "0", "--pretrained", str(face_checkpoint),
                 "--no_flip", *[x for f in ("w1", "w2", "w3", "w4") for x in (f"--{f}", "0")],
-                "--w5", "1", "--landmark_view", "points", "--w6", "1", "--w7", "1", "--w8", "1"])
+                "--w5", "1", "--landmark_view", "points", "--w6", "1", "--w7", "1", "--w8", "1", "--w9", "1"])
     rows = [json.loads(line) for line in (tmp_path / "logs" / "gen5" / "losses.jsonl").read_text().splitlines()]
     assert len(rows) == 2
-    assert all(r["faces_read"] == 1 and r["landmark"] > 0 and "shading" in r and "lines" in r for r in rows)
+    assert all(r["faces_read"] == 1 and r["landmark"] > 0 and {"shading", "lines", "flatness"} <= set(r) for r in rows)

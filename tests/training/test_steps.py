@@ -204,8 +204,9 @@ def test_the_face_settings_reach_the_terms():
 
 def test_the_points_view_and_the_guards_reach_the_step():
     """--landmark_view points: raw['landmark'] is the reader's term on the photos it can read (computed here
-    independently, before the step), faces_read counts them; --w7 and --w8 add the two guards against G0."""
+    independently, before the step), faces_read counts them; --w7, --w8 and --w9 add the three guards against G0."""
     from losses.anchor import line_guard, shading_guard
+    from losses.flatness import flatness_residue
     from losses.landmark_points import points_term
     from models.conventions import generate
     from models.landmark_reader import load_landmark_reader
@@ -221,17 +222,19 @@ def test_the_points_view_and_the_guards_reach_the_step():
     t = torch.linspace(0, 1, 68)
     points = torch.stack([torch.stack([10 + 40 * t, 12 + 40 * t.flip(0) ** 2], -1), torch.full((68, 2), float("nan"))])
     weights = LossWeights(tv=0, surface=0, texture=0, content=0, structure=0, landmark=1, anchor=0, shading=1,
-                          lines=2)
+                          lines=2, flatness=3)
     with torch.no_grad():
         fake, held = generate(nets.G, photo, training=True), generate(G0, photo, training=True)
         want, read = points_term(nets.reader, fake, photo, points)
-        guards = {"shading": shading_guard(fake, held).item(), "lines": line_guard(fake, held).item()}
+        guards = {"shading": shading_guard(fake, held).item(), "lines": line_guard(fake, held).item(),
+                  "flatness": flatness_residue(fake, held).item()}
     out = train_step(photo, photo, nets, weights, Precision(torch.device("cpu")), Superpixels(0), points,
                      FaceSettings(view="points"))
     assert read == out["faces_read"] == 1 and "anchor" not in out
     assert out["landmark"] == pytest.approx(want.item(), rel=1e-5) and out["landmark"] > 0
     assert out["shading"] == pytest.approx(guards["shading"], rel=1e-5)
     assert out["lines_w"] == pytest.approx(2 * guards["lines"], rel=1e-5)
+    assert out["flatness_w"] == pytest.approx(3 * guards["flatness"], rel=1e-5)
 
 
 def test_d_warmup_step_trains_the_discriminators_only():

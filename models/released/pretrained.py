@@ -58,19 +58,21 @@ REGISTRY = {m.name: m for m in [
     PretrainedModel(
         name="facial_landmarks",
         files={"facial_landmarks.pth": ("models/released/facial_landmarks.pth",
-                                        "89141370062c65472357101615ebaaa1c706e666")},
+                                        "972580b7992b235aa277cbc89eaf56d63cb0e109")},
         licence="CC BY-NC-SA 4.0 (a derivative of Xinrui Wang's face model; non-commercial use only)",
-        trained_on="`facial` fine-tuned by this project with the landmark term (--w5 0.5) held by the style anchor "
-                   "(--w6 1): 300 steps on 2,900 selfie2anime selfies; the author's style, the photo's eyes and mouths",
-        source="this repository (models/released/, fp16, 2.5 MB): the README's face-model study",
+        trained_on="`facial` fine-tuned by this project: the landmark reader's points (--landmark_view points, --w5 2) "
+                   "held by the style anchor and its guards (--w6 1 --w7 30 --w8 5 --w9 30): 300 steps on 2,900 "
+                   "selfie2anime selfies; the author's flat style, the photo's eyes, mouths and jaw",
+        source="this repository (models/released/, fp16, 2.5 MB): round 4 of the face-model study (docs/studies.md)",
         format="bundled"),
     PretrainedModel(
         name="facial_live",
         files={"facial_live.pth": ("models/released/facial_live.pth", "f56c40c43853e6145cd1a1f0cff45667c3199aac")},
         licence="CC BY-NC-SA 4.0 (a derivative of Xinrui Wang's face model: distilled from facial_landmarks; "
                 "non-commercial use only)",
-        trained_on="the real-time face model: `facial_landmarks` distilled into a quarter of its FLOPs (16 channels, "
-                   "1.05 GFLOP at 256²) on 2,900 selfie2anime selfies; the live page's camera default",
+        trained_on="the real-time face model: `facial_landmarks` of round 3 (git blob 8914137) distilled into a "
+                   "quarter of its FLOPs (16 channels, 1.05 GFLOP at 256²) on 2,900 selfie2anime selfies; the live "
+                   "page's camera default",
         source="this repository (models/released/, fp16, 0.66 MB): `make live_model` (docs/studies.md)",
         format="bundled"),
     PretrainedModel(

@@ -14,13 +14,17 @@ import numpy as np
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync")
 
+SOFTWARE_WEBGPU = ("--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader", "--enable-unsafe-swiftshader")
+
 
 class MissingBrowser(RuntimeError):
     """No Chromium or chromedriver on this machine (the tests skip)."""
 
 
-def chromium(*extra: str, window: str = "1200,1450"):
-    """A selenium driver of the system Chromium (MissingBrowser where none is installed)."""
+def chromium(*extra: str, window: str = "1200,1450", software_webgpu: bool = False):
+    """A selenium driver of the system Chromium (MissingBrowser where none is installed). ``software_webgpu``:
+    WebGPU on SwiftShader, Chromium's software adapter (very slow: to test the page's WebGPU path, never to time
+    it)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -31,7 +35,8 @@ def chromium(*extra: str, window: str = "1200,1450"):
                              "does)")
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for flag in (*FLAGS, f"--window-size={window}", *extra):
+    flags = [f for f in FLAGS if f != "--disable-gpu"] + list(SOFTWARE_WEBGPU) if software_webgpu else FLAGS
+    for flag in (*flags, f"--window-size={window}", *extra):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(driver), options=options)

@@ -90,6 +90,36 @@ def test_a_still_photo_gives_onnx_runtimes_own_cartoon(server, aligned_astronaut
     assert np.abs(shown.astype(int) - photo).mean() > 5  # a cartoon, not the photo
 
 
+def photo_cartoon(driver, url, photo) -> np.ndarray:
+    driver.get(url)
+    ready(driver)
+    driver.find_element("id", "photo").send_keys(str(photo))
+    wait_for(driver, lambda: not driver.find_element("id", "download").get_property("disabled"), timeout=240,
+             what="the cartoon")
+    return canvas(driver, "cartoon")
+
+
+def test_a_software_webgpu_adapter_is_refused_and_the_webgpu_path_draws_onnx_runtimes_cartoon(server,
+                                                                                             aligned_astronaut):
+    """SwiftShader (Chromium's software WebGPU): not chosen, the page says why; forced with ?backend=webgpu it
+    runs the WebGPU path, whose cartoon is the WASM path's (the real-time model at 256²: a small graph, seconds per
+    frame on a software adapter; correctness only, never a timing)."""
+    query = "model=facial_live&size=256&framing=0"
+    driver = chromium(software_webgpu=True)
+    try:
+        driver.get(f"{server}?{query}")
+        ready(driver)
+        refused = text(driver, "backend"), text(driver, "why")
+        on_gpu = photo_cartoon(driver, f"{server}?{query}&backend=webgpu", aligned_astronaut)
+        gpu_backend = text(driver, "backend")
+        on_wasm = photo_cartoon(driver, f"{server}?{query}&backend=wasm", aligned_astronaut)
+    finally:
+        driver.quit()
+    assert refused[0].startswith("wasm") and "software" in refused[1]
+    assert gpu_backend == "webgpu"
+    assert np.abs(on_gpu.astype(int) - on_wasm).mean() < 1.5 and on_gpu.std() > 10
+
+
 def test_the_fake_camera_is_cartoonised_live(server, aligned_astronaut, tmp_path):
     photo = cv2.cvtColor(cv2.imread(str(aligned_astronaut)), cv2.COLOR_BGR2RGB)
     frames = [np.roll(cv2.resize(photo, (320, 240)), 2 * i, axis=1) for i in range(30)]

@@ -1,19 +1,25 @@
 // Which ONNX Runtime Web backend runs, and why; one inference session per (model, size).
-//   WebGPU where the browser gives an adapter; else WASM with threads when the page is cross-origin isolated
+//   WebGPU where the browser gives a hardware adapter; else WASM with threads when the page is cross-origin isolated
 //   (SharedArrayBuffer needs the COOP/COEP headers that `python -m web` sends); else WASM on one thread.
 
 const params = new URLSearchParams(location.search);
 
 export async function chooseBackend() {
-  const forced = params.get("backend");  // ?backend=wasm: the benchmark measures WASM on a machine with a GPU
+  // ?backend=wasm: the benchmark measures WASM on a machine with a GPU; ?backend=webgpu: WebGPU even on a software
+  // adapter (the tests check the WebGPU path on SwiftShader, far slower than WASM)
+  const forced = params.get("backend");
+  let noGpu = "no WebGPU adapter";
   if (forced !== "wasm" && navigator.gpu) {
     try {
       const adapter = await navigator.gpu.requestAdapter();
-      if (adapter) {
+      const software = adapter && isSoftware(adapter);
+      if (adapter && (!software || forced === "webgpu")) {
         const ort = await import("../ort/ort.webgpu.min.mjs");
         ort.env.wasm.wasmPaths = new URL("../ort/", import.meta.url).href;
-        return { ort, name: "webgpu", why: "the browser has a WebGPU adapter" };
+        return { ort, name: "webgpu", why: software ? "forced by ?backend=webgpu on a software adapter: slow"
+                                                    : "the browser has a WebGPU adapter" };
       }
+      if (software) noGpu = "the only WebGPU adapter is a software one, slower than WebAssembly";
     } catch (e) {
       console.warn("WebGPU adapter request failed", e);
     }
@@ -26,12 +32,20 @@ export async function chooseBackend() {
   const wanted = Number(params.get("threads")) || Math.min(4, cores);
   if (!crossOriginIsolated || typeof SharedArrayBuffer === "undefined") {
     ort.env.wasm.numThreads = 1;
-    return { ort, name: "wasm, 1 thread", why: "no WebGPU adapter; the page is not cross-origin isolated (the " +
+    return { ort, name: "wasm, 1 thread", why: `${noGpu}; the page is not cross-origin isolated (the ` +
              "server sends no COOP/COEP headers), so WebAssembly threads are off" };
   }
   ort.env.wasm.numThreads = wanted;
   return { ort, name: `wasm, ${wanted} thread${wanted > 1 ? "s" : ""}`,
-           why: `no WebGPU adapter; cross-origin isolated, ${cores} cores` };
+           why: `${noGpu}; cross-origin isolated, ${cores} cores` };
+}
+
+// A fallback adapter (SwiftShader in Chromium, llvmpipe elsewhere) runs the GPU's work on the CPU, many times slower
+// than WebAssembly: never chosen unless forced.
+function isSoftware(adapter) {
+  const info = adapter.info || {};
+  return Boolean(info.isFallbackAdapter || adapter.isFallbackAdapter) ||
+    /swiftshader|llvmpipe|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
 }
 
 export class Sessions {

@@ -68,8 +68,16 @@ def distill(opts):
                             f"{teacher.num_blocks}")
         student = thinner(teacher.cpu(), opts.channel).to(device)
         teacher.to(device)
-    else:
+    elif opts.start == "random":
         student = FaceGenerator(opts.channel, opts.num_blocks).to(device)
+    else:  # a previous student: the same architecture, its weights
+        start_path = resolve_model(opts.start, write)
+        student = generator_from(load_checkpoint(start_path), start_path)
+        wanted = FaceGenerator(opts.channel, opts.num_blocks).arch()
+        if student.arch() != wanted:
+            raise UserError(f"--start {opts.start}: a {student.arch()} generator, not the student's {wanted} "
+                            f"(--channel, --num_blocks)")
+        student.to(device)
     opt = torch.optim.Adam(student.parameters(), opts.lr, betas=(opts.beta1, opts.beta2))
     parts = {"G": student, "opt_G": opt}
     made_from = {"teacher": str(teacher_path), "teacher_arch": teacher.arch()}

@@ -68,9 +68,10 @@ def distill_parser() -> argparse.ArgumentParser:
     p.add_argument("--flat", type=float, default=0.0,
                    help="weight of the flatness term: the student's shading where the teacher is flat "
                         "(losses/distill.py)")
-    p.add_argument("--start", choices=("teacher", "random"), default="teacher",
+    p.add_argument("--start", default="teacher",
                    help="teacher: the student starts as the teacher's largest channels (models/prune.py); random: "
-                        "a fresh initialisation")
+                        "a fresh initialisation; or a previous student (a model name such as facial_live, or a "
+                        "checkpoint) of the same size: when the teacher has changed, it starts near")
     return p
 
 

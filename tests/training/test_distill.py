@@ -79,3 +79,19 @@ def test_the_student_starts_as_the_teachers_largest_channels(tmp_path, photo_dir
         run(tmp_path / "other", photo_dir, face_checkpoint, "--total_iter", "1", "--num_blocks", "1")
     assert e.value.code == 2 and "--start teacher: --num_blocks 1 differs from the teacher's 2" in \
         capsys.readouterr().err
+
+
+def test_a_previous_student_can_be_the_start_when_the_teacher_changes(tmp_path, photo_dir, face_checkpoint,
+                                                                      capsys):
+    """--start CHECKPOINT: the step-1 student is that student after one (tiny) update; one of another size is one
+    line."""
+    run(tmp_path / "first", photo_dir, face_checkpoint, "--total_iter", "1", "--save_every", "1")
+    previous = tmp_path / "first" / "ck" / "live1_batch_1.pth"
+    run(tmp_path / "again", photo_dir, face_checkpoint, "--total_iter", "1", "--lr", "1e-9", "--save_every", "1",
+        "--start", str(previous))
+    before, after = (load_checkpoint(p)["G"] for p in (previous, tmp_path / "again" / "ck" / "live1_batch_1.pth"))
+    assert all(torch.allclose(after[k].float(), before[k].float(), atol=1e-6) for k in before)
+    with pytest.raises(SystemExit) as e:
+        run(tmp_path / "other", photo_dir, face_checkpoint, "--total_iter", "1", "--channel", "4", "--start",
+            str(previous))
+    assert e.value.code == 2 and f"--start {previous}: a " in capsys.readouterr().err

@@ -67,13 +67,13 @@ REGISTRY = {m.name: m for m in [
         format="bundled"),
     PretrainedModel(
         name="facial_live",
-        files={"facial_live.pth": ("models/released/facial_live.pth", "f56c40c43853e6145cd1a1f0cff45667c3199aac")},
+        files={"facial_live.pth": ("models/released/facial_live.pth", "292c9e884998b825c7647c109edfba0165465471")},
         licence="CC BY-NC-SA 4.0 (a derivative of Xinrui Wang's face model: distilled from facial_landmarks; "
                 "non-commercial use only)",
-        trained_on="the real-time face model: `facial_landmarks` of round 3 (git blob 8914137) distilled into a "
-                   "quarter of its FLOPs (16 channels, 1.05 GFLOP at 256²) on 2,900 selfie2anime selfies; the live "
-                   "page's camera default",
-        source="this repository (models/released/, fp16, 0.66 MB): `make live_model` (docs/studies.md)",
+        trained_on="the real-time face model: `facial_landmarks` distilled into a quarter of its FLOPs (16 channels, "
+                   "1.05 GFLOP at 256²) on 2,900 selfie2anime selfies; the live page's camera default",
+        source="this repository (models/released/, fp16, 0.66 MB): `make live_model`, then `make live_refresh` when "
+               "facial_landmarks changed (docs/studies.md)",
         format="bundled"),
     PretrainedModel(
         name="facial",

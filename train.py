@@ -63,7 +63,7 @@ def train(opts):
     vgg = build_vgg(opts.vgg_weights, device, write if d.main else None) if uses_vgg else None
     nets = Nets(G, D_texture, D_surface, vgg, torch.optim.Adam(G.parameters(), opts.lr, betas=betas),
                 torch.optim.Adam([*D_texture.parameters(), *D_surface.parameters()], opts.lr, betas=betas))
-    if weights.anchor > 0 or weights.shading > 0 or weights.lines > 0 or weights.flatness > 0:
+    if weights.holds_to_start:
         nets.anchor = precision.layout(anchor_generator(opts, write).to(device))
     if weights.landmark > 0 and opts.landmark_view in POINT_VIEWS:
         nets.reader = load_landmark_reader(opts.landmark_reader, device)

@@ -3,8 +3,15 @@
 Not White-box's: when a released model already makes the wanted cartoons, fine-tuning it for another term (the
 landmark term) only has to move it where that term asks. The anchor is the untouched starting model's output on
 the same photo, so the term needs no VGG and no discriminators.
+
+Two guards compare the strength of the neighbouring-pixel differences, |∇y| = |∂ₓy| + |∂ᵧy|, of G's output with
+the anchor's, one side each: the shading guard (--w7) charges the differences G adds, mean max(|∇G(x)| − |∇G0(x)|,
+0), so flat areas stay flat; the line guard (--w8) charges those G takes away, mean max(|∇G0(x)| − |∇G(x)|, 0), so
+the ink lines stay. A third guard, --w9, is the flatness term (``losses/flatness.py``) against G0(x).
 """
 import torch
+
+from losses.distill import pixel_differences
 
 
 def style_anchor(output: torch.Tensor, anchor: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -24,8 +31,8 @@ def anchor_weight(maps: torch.Tensor, free: float) -> torch.Tensor:
 
 def gradient_strength(x: torch.Tensor) -> torch.Tensor:
     """|∂ₓx| + |∂ᵧx| of (B, C, H, W) -> (B, C, H − 1, W − 1): neighbouring-pixel differences, in float32 at least."""
-    x = x.to(torch.promote_types(x.dtype, torch.float32))
-    return (x[..., :-1, 1:] - x[..., :-1, :-1]).abs() + (x[..., 1:, :-1] - x[..., :-1, :-1]).abs()
+    dx, dy = pixel_differences(x.to(torch.promote_types(x.dtype, torch.float32)))
+    return dx[..., :-1, :].abs() + dy[..., :, :-1].abs()
 
 
 def shading_guard(output: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,11 @@ class LossWeights:
     lines: float = 0.0
     flatness: float = 0.0
 
+    @property
+    def holds_to_start(self) -> bool:
+        """The style anchor or one of its guards is on: the untouched starting model's output is needed."""
+        return self.anchor > 0 or self.shading > 0 or self.lines > 0 or self.flatness > 0
+
     def weigh(self, raw: dict) -> dict:
         """{term: w·value} for the terms present in ``raw``."""
         return {name: getattr(self, name) * value for name, value in raw.items()}

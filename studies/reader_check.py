@@ -14,10 +14,7 @@ import torch
 from losses.landmark_points import face_boxes, read_points
 from models.landmark_reader import load_landmark_reader
 from utils.faces.landmarks import FaceLandmarks
-
-
-def as_tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 127.5 - 1
+from utils.image_io import to_tensor
 
 
 class ReaderCheck:
@@ -37,7 +34,7 @@ class ReaderCheck:
     @torch.no_grad()
     def read(self, image: np.ndarray, boxes: torch.Tensor) -> torch.Tensor:
         """The reader's 68 points on ``image`` in the face box, in the image's pixels."""
-        fractions = read_points(self.reader, as_tensor(image), boxes)[0]
+        fractions = read_points(self.reader, to_tensor(image)[None], boxes)[0]
         return boxes[0, :2] + (fractions - 0.5) * boxes[0, 2]
 
     def floor(self) -> dict:

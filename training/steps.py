@@ -160,8 +160,7 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
             raw["landmark"], faces_read = points_term(nets.reader, fake, photo, points, face.view == "surface_points")
         elif points is not None and weights.landmark > 0:
             raw["landmark"] = landmark_term(fake, photo, points, face.sigma, face.view, maps, face.threshold)
-        if nets.anchor is not None and (weights.anchor > 0 or weights.shading > 0 or weights.lines > 0
-                                        or weights.flatness > 0):
+        if nets.anchor is not None and weights.holds_to_start:
             with torch.no_grad():
                 anchor = generate(nets.anchor, photo, training=True)
                 free = anchor_weight(maps, face.anchor_free) if freed and maps is not None else None

@@ -25,3 +25,10 @@ def test_flags_map_in_white_box_order_then_landmark_anchor_and_its_guards():
 def test_only_present_terms_are_weighed():
     assert LossWeights().weigh({"texture": 2.0}) == {"texture": 2.0 * DEFAULTS["texture"]}
     assert {DEFAULTS[k] for k in ("anchor", "shading", "lines", "flatness")} == {0.0}  # off unless asked for
+
+
+@pytest.mark.parametrize("field", ["anchor", "shading", "lines", "flatness"])
+def test_the_anchor_or_any_guard_needs_the_untouched_model_and_nothing_else_does(field):
+    assert not LossWeights().holds_to_start
+    assert LossWeights(**{field: 1.0}).holds_to_start
+    assert not LossWeights(tv=1, surface=1, texture=1, content=1, structure=1, landmark=1).holds_to_start

@@ -292,10 +292,16 @@ class HeldOutScorer:
                 if self.aligned else {}}
 
 
+def baseline_key(path) -> str:
+    """A model file as the baseline cache knows it: its path, size and modification time."""
+    stat = Path(path).stat()
+    return f"{path} ({stat.st_size} bytes, mtime {stat.st_mtime_ns})"
+
+
 def baselines_of(opts, start, scorer: HeldOutScorer, out: Path) -> dict:
     """The untouched models (labelled by registry name, not by the path they were read from) and the photos; each
-    score is cached in out/scores/baselines.json under the file it was made from, so a study started again does
-    not score them again."""
+    score is cached in out/scores/baselines.json under ``baseline_key`` of the file it was made from, so a study
+    started again does not score them again, and a file replaced at the same path is scored afresh."""
     cache = out / "scores" / "baselines.json"
     known = json.loads(cache.read_text()) if cache.is_file() else {}
 
@@ -306,10 +312,10 @@ def baselines_of(opts, start, scorer: HeldOutScorer, out: Path) -> dict:
             cache.write_text(json.dumps(known, indent=1) + "\n")
         return known[key]
 
-    found = {f"{model_name(opts.pretrained)} (untouched)": cached(str(start), lambda: scorer.both(start))}
+    found = {f"{model_name(opts.pretrained)} (untouched)": cached(baseline_key(start), lambda: scorer.both(start))}
     for spec in opts.baseline:
         path = resolve_model(spec)
-        found[f"{model_name(spec)} (untouched)"] = cached(str(path), lambda: scorer.both(path))
+        found[f"{model_name(spec)} (untouched)"] = cached(baseline_key(path), lambda: scorer.both(path))
     found[PHOTOS] = cached(PHOTOS, scorer.photos_themselves)
     return found
 

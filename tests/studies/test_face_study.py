@@ -100,3 +100,17 @@ def test_a_bad_frontier_file_is_one_line(tmp_path, content, said):
         face_study.read_frontier(str(frontier_file(tmp_path, content)))
     with pytest.raises(UserError, match="cannot read it"):
         face_study.read_frontier(str(tmp_path / "missing.json"))
+
+
+def test_a_baseline_replaced_at_the_same_path_is_scored_again(tmp_path):
+    """The baseline cache's key changes with the file (a shipped model replaced in place, as facial_landmarks was),
+    and stays while the file does."""
+    import os
+
+    model = tmp_path / "model.pth"
+    model.write_bytes(b"one")
+    key = face_study.baseline_key(model)
+    assert face_study.baseline_key(model) == key
+    model.write_bytes(b"two")
+    os.utime(model, ns=(1, 1))
+    assert face_study.baseline_key(model) != key

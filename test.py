@@ -74,7 +74,15 @@ def main(argv=None):
     import numpy as np
 
     from inference.cartoonise import Cartooniser, caveat, resolve_checkpoint
-    from inference.files import inputs, output_folder, plural
+    from inference.files import (
+        cartoon_video_path,
+        inputs,
+        output_folder,
+        output_names,
+        output_paths,
+        plural,
+        replaced_line,
+    )
     from models.zoo import generator_from
     from utils.checkpoint import load_checkpoint
     from utils.flags import max_pixels
@@ -106,6 +114,11 @@ def main(argv=None):
     files, root, video, not_images = inputs(opts)
     if not_images:
         print(not_images)
+    outputs = {f: output_paths(out_dir, name) for f, name in zip(files, output_names(files, root))}
+    planned = [p for pair in outputs.values() for p in pair] + [out_dir / "sheet.jpg"] if video is None else \
+        [cartoon_video_path(video, out_dir)]
+    if replaced_line(planned, out_dir):
+        print(replaced_line(planned, out_dir))
     if video is not None:
         from inference.video import cartoonise_video
         if opts.align:  # faces followed from frame to frame: their crops do not jitter
@@ -126,9 +139,9 @@ def main(argv=None):
             except BadImage as e:
                 skipped.append(str(e))
         for f, photo, cartoon in zip(chunk, images, cartoonise(images) if images else []):
-            rel = f.relative_to(root).with_suffix("")
-            write_image(out_dir / "side_by_side" / f"{rel}.jpg", np.concatenate([photo, cartoon], 1))
-            written.append(write_image(out_dir / "cartoon" / f"{rel}.png", cartoon))
+            side_by_side, alone = outputs[f]
+            write_image(side_by_side, np.concatenate([photo, cartoon], 1))
+            written.append(write_image(alone, cartoon))
             pairs.append((photo, cartoon))
     for msg in skipped:
         print(f"skipped {msg}")

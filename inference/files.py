@@ -30,6 +30,43 @@ def inputs(opts) -> tuple[list[Path], Path, Path | None, str]:
     return [path], path.parent, None, ""
 
 
+def output_names(files: list[Path], root: Path) -> list[Path]:
+    """One output name per input (relative, no extension), never two alike within a run, compared as a
+    case-insensitive file system would: the input's path under ``root`` without its extension (``a/IMG_1``);
+    where inputs share that, their whole names (``IMG_1.jpg``, ``IMG_1.png``); where those still match but for
+    letter case (``a.JPG``, ``a.jpg``), a number in sorted order (``a.JPG-1``, ``a.jpg-2``)."""
+    stems = [f.relative_to(root).with_suffix("") for f in files]
+    shared = Counter(str(s).casefold() for s in stems)
+    names = [f.relative_to(root) if shared[str(s).casefold()] > 1 else s for f, s in zip(files, stems)]
+    folded = Counter(str(n).casefold() for n in names)
+    seen = Counter()
+    for i, n in enumerate(names):
+        key = str(n).casefold()
+        if folded[key] > 1:
+            seen[key] += 1
+            names[i] = n.with_name(f"{n.name}-{seen[key]}")
+    return names
+
+
+def output_paths(out_dir: Path, name: Path) -> tuple[Path, Path]:
+    """Where one photo's results go: (side_by_side/{name}.jpg: photo | cartoon, cartoon/{name}.png)."""
+    return out_dir / "side_by_side" / f"{name}.jpg", out_dir / "cartoon" / f"{name}.png"
+
+
+def cartoon_video_path(path: Path, out_dir: Path) -> Path:
+    """{out_dir}/{stem}_cartoon.mp4: where the cartoon of the video ``path`` goes."""
+    return Path(out_dir) / f"{Path(path).stem}_cartoon.mp4"
+
+
+def replaced_line(paths: list[Path], out_dir: Path) -> str:
+    """'replaces 3 files of an earlier run in DIR (a.png, b.png, …)' for those of ``paths`` that exist, else ''."""
+    old = [p for p in paths if p.exists()]
+    if not old:
+        return ""
+    shown = ", ".join(str(p.relative_to(out_dir)) for p in old[:3]) + (", …" if len(old) > 3 else "")
+    return f"replaces {plural(len(old), 'file')} of an earlier run in {out_dir} ({shown})"
+
+
 def output_folder(opts, tag: str) -> Path:
     """results/{tag}[_align][_s{strength}]: runs with other settings never overwrite each other."""
     if opts.out:

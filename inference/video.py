@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inference.files import cartoon_video_path
 from utils.errors import UserError
 from utils.image_io import MAX_PIXELS, megapixels
 from utils.progress import progress
@@ -38,7 +39,7 @@ def cartoonise_video(path: Path, out_dir: Path, cartoonise, max_pixels: int = MA
     the first is resized to it."""
     import av  # here: only videos need it
 
-    out = Path(out_dir) / f"{Path(path).stem}_cartoon.mp4"
+    out = cartoon_video_path(path, out_dir)
     try:
         source = av.open(str(path))
     except (av.error.FFmpegError, OSError, ValueError) as e:  # ValueError: undecodable metadata text

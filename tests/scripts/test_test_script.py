@@ -202,3 +202,49 @@ def test_both_generators_cartoonise_a_video(any_generator, tmp_path):
         frames.append(got[1].astype(float))
     assert len(frames) == 5 and frames[0].shape == (48, 80, 3)
     assert np.abs(frames[0] - frames_in[0]).mean() > 5  # cartoons, not the frames copied through
+
+
+def test_inputs_sharing_a_stem_each_get_their_own_output(trained_checkpoint, tmp_path, capsys):
+    """A phone's export (IMG_1.jpg beside IMG_1.png) and astronaut.jpg beside astronaut.gif: four inputs, four
+    cartoons with four names, the log counts four; a second run into the same folder says what it replaces."""
+    d = tmp_path / "phone"
+    d.mkdir()
+    rng = np.random.default_rng(3)
+    images = {name: rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+              for name in ("IMG_1.jpg", "IMG_1.png", "astronaut.jpg", "astronaut.gif")}
+    for name, image in images.items():
+        if name.endswith(".gif"):
+            from PIL import Image
+            Image.fromarray(image).save(d / name)
+        else:
+            cv2.imwrite(str(d / name), image)
+    args = ["--checkpoint", trained_checkpoint, "--input", d, "--out", tmp_path / "o", "--device", "cpu"]
+    run(args)
+    cartoons = sorted(p.name for p in (tmp_path / "o" / "cartoon").iterdir())
+    assert cartoons == ["IMG_1.jpg.png", "IMG_1.png.png", "astronaut.gif.png", "astronaut.jpg.png"]
+    assert len(list((tmp_path / "o" / "side_by_side").iterdir())) == 4
+    printed = capsys.readouterr().out
+    assert "4 cartoons in" in printed and "replaces" not in printed
+    photo_halves = {name: read_image(tmp_path / "o" / "side_by_side" / f"{name}.jpg")[:, :32]
+                    for name in images}  # each side-by-side holds its own photo (JPEG: within a few levels)
+    assert np.abs(photo_halves["IMG_1.png"].astype(int) - cv2.cvtColor(images["IMG_1.png"], cv2.COLOR_BGR2RGB)
+                  ).mean() < np.abs(photo_halves["IMG_1.jpg"].astype(int)
+                                    - cv2.cvtColor(images["IMG_1.png"], cv2.COLOR_BGR2RGB)).mean()
+    run(args)
+    assert "replaces 9 files of an earlier run" in capsys.readouterr().out  # 4 cartoons, 4 side by sides, sheet
+
+
+def test_a_video_and_a_photo_with_one_stem_keep_both_outputs(trained_checkpoint, tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    writer = cv2.VideoWriter(str(tmp_path / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (32, 32))
+    for _ in range(3):
+        writer.write(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    writer.release()
+    cv2.imwrite(str(tmp_path / "clip.jpg"), rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    common = ["--checkpoint", trained_checkpoint, "--out", tmp_path / "o", "--device", "cpu"]
+    run([*common, "--input", tmp_path / "clip.mp4"])
+    run([*common, "--input", tmp_path / "clip.jpg"])
+    assert (tmp_path / "o" / "clip_cartoon.mp4").is_file() and (tmp_path / "o" / "cartoon" / "clip.png").is_file()
+    assert "replaces" not in capsys.readouterr().out
+    run([*common, "--input", tmp_path / "clip.mp4"])
+    assert "replaces 1 file of an earlier run" in capsys.readouterr().out

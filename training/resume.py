@@ -6,8 +6,10 @@
 
 Every option of the run comes from its checkpoint; a flag given on the command line overrides it and is reported
 (``--total_iter 30000 → 50000``). Overrides that would change the model or make the continuation inexact (the
-crop size, the batch, the generator, the arithmetic, the data order) are refused with the reason. ``--resume``
-with nothing to resume is an error naming what it looked for.
+crop size, the batch, the generator, the data order) are refused with the reason. The arithmetic may change
+(``--precision``, ``--channels_last``; a run saved in bf16 continues in fp32 by itself on a CPU without native
+bf16): the run says so when it loads the checkpoint. ``--resume`` with nothing to resume is an error naming what
+it looked for.
 """
 import argparse
 from pathlib import Path
@@ -24,8 +26,6 @@ REFUSED = {
     "channel": "it changes the generator",
     "num_blocks": "it changes the generator",
     "pretrained": "it changes the generator the run started from (and the style anchor's G0)",
-    "precision": "it changes the arithmetic: the run would not continue exactly",
-    "channels_last": "it changes the arithmetic: the run would not continue exactly",
     "seed": "it changes the data order: the run would not continue exactly",
     "teacher": "the student would learn another model's cartoons",
     "start": "the student's weights came from the start it had",
@@ -88,6 +88,13 @@ def restore_options(opts: argparse.Namespace, given: set[str], saved: dict, path
     return argparse.Namespace(**merged), overrides
 
 
+def native_bf16_here(device: str) -> bool:
+    """Whether bf16 runs natively where this run will train (any CUDA device counts: auto decides there)."""
+    from utils.runtime import native_bf16_cpu, pick_device
+
+    return pick_device(device).type != "cpu" or native_bf16_cpu()
+
+
 def resolve_resume(parser_factory, opts: argparse.Namespace, argv, prefix_of, write=print) -> argparse.Namespace:
     """With --resume [PATH] or --checkpoint N: the run's options restored from its checkpoint (command-line flags
     override), ``opts.resume`` set to the checkpoint's path. Unchanged otherwise. ``prefix_of(opts)`` names the
@@ -101,8 +108,12 @@ def resolve_resume(parser_factory, opts: argparse.Namespace, argv, prefix_of, wr
     saved = ckpt.get("options")
     if not isinstance(saved, dict) or not isinstance(ckpt.get("step"), int):
         raise UserError(f"{path}: has no valid step or options to resume from")
-    opts, overrides = restore_options(opts, given_flags(parser_factory, argv), saved, path)
+    given = given_flags(parser_factory, argv)
+    opts, overrides = restore_options(opts, given, saved, path)
     opts.resume, opts.checkpoint = str(path), None
+    if opts.precision == "bf16" and "precision" not in given and not native_bf16_here(opts.device):
+        opts.precision = "auto"
+        overrides.append(("precision", "bf16", "auto (this CPU has no native bf16: emulated, it is ~100× slower)"))
     said = "; overrides: " + ", ".join(f"--{n} {a} → {b}" for n, a, b in overrides) if overrides else ""
     write(f"resuming {prefix_of(opts)} from {path} (step {ckpt['step']}) with the run's own options{said}")
     return opts

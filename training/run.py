@@ -46,17 +46,28 @@ def training_state(kind: str, opts, parts: dict, precision, **extra) -> dict:
     rngs = gather(capture_rng())
     state = {"kind": kind, "arch": unwrap(parts["G"]).arch(),
              **{name: unwrap(part).state_dict() for name, part in parts.items()},
-             "scaler": precision.state_dict(), "rng": rngs[0], **extra}
+             "scaler": precision.state_dict(), "arithmetic": precision.arithmetic(), "rng": rngs[0], **extra}
     if len(rngs) > 1:
         state["rng_ranks"] = rngs
     return state
 
 
 def restore_training_state(ckpt: dict, path, parts: dict, precision, d: Dist, write=print) -> int:
-    """Load every part, the scalers and this rank's RNG; return the checkpoint's step."""
+    """Load every part, the scalers and this rank's RNG; return the checkpoint's step.
+
+    A run may continue in other arithmetic than it was trained in (bf16 on a CPU with native bf16, then fp32 on one
+    without, where bf16 is emulated about 100× slower): the weights and the optimisers' moments are float32 in
+    both, so they carry over as they are; fp16's loss scales are dropped when leaving fp16. Said in one line: from
+    that step the run is no longer bit-exact with a continuation in the first arithmetic."""
     for name, part in parts.items():
         load_state(unwrap(part), ckpt[name], path, name)
-    precision.load_state_dict(ckpt["scaler"])
+    was = ckpt.get("arithmetic", precision.arithmetic())
+    if was["precision"] == precision.precision:
+        precision.load_state_dict(ckpt["scaler"])
+    if was != precision.arithmetic() and d.main:
+        before = f"{was['precision']}{' + channels_last' if was['channels_last'] else ''}"
+        write(f"{path}: trained in {before} until step {ckpt['step']}; continuing in {precision.describe()} "
+              f"(weights and optimiser moments carry over; from here not bit-exact with a {before} continuation)")
     ranks = ckpt.get("rng_ranks", [ckpt["rng"]])
     if len(ranks) == d.world:
         restore_rng(ranks[d.rank])

@@ -94,7 +94,7 @@ DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def resolve_precision(device: torch.device, precision: str = "auto", channels_last: str = "auto",
-                      native_bf16=native_bf16_cpu) -> tuple[str, bool, str]:
+                      native_bf16=None) -> tuple[str, bool, str]:
     """(precision, channels_last, why) for --precision {auto,fp32,bf16,fp16} and --channels_last {auto,on,off}.
 
     auto on CPU: bf16 autocast + channels_last where the CPU computes bf16 natively (VGG19 forward 2.1× faster
@@ -104,7 +104,7 @@ def resolve_precision(device: torch.device, precision: str = "auto", channels_la
     if device.type == "cuda":
         fast, why = torch.cuda.is_bf16_supported(), f"CUDA {torch.cuda.get_device_name(device)}"
     elif device.type == "cpu":
-        fast = native_bf16()
+        fast = (native_bf16 or native_bf16_cpu)()
         why = "CPU with native bf16 (AVX512_BF16/AMX)" if fast else "CPU without native bf16"
     else:
         fast, why = False, device.type
@@ -154,6 +154,13 @@ class Precision:
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+
+    def arithmetic(self) -> dict:
+        """What a checkpoint records of it, so a resumed run can say when it continues in other arithmetic."""
+        return {"precision": self.precision, "channels_last": self.channels_last}
+
+    def describe(self) -> str:
+        return f"{self.precision}{' + channels_last' if self.channels_last else ''}"
 
     def state_dict(self) -> dict:
         return {name: s.state_dict() for name, s in self.scalers.items()}

@@ -192,3 +192,30 @@ def test_the_points_view_trains_on_cpu_with_the_guards_and_counts_the_faces_it_r
     rows = [json.loads(line) for line in (tmp_path / "logs" / "gen5" / "losses.jsonl").read_text().splitlines()]
     assert len(rows) == 2
     assert all(r["faces_read"] == 1 and r["landmark"] > 0 and {"shading", "lines", "flatness"} <= set(r) for r in rows)
+
+
+def test_a_bf16_run_continues_in_fp32_and_says_so(tmp_path, photo_dir, cartoon_dir, vgg_file, capsys, monkeypatch):
+    """A run saved in bf16 resumes in fp32 when asked, and by itself where this CPU has no native bf16 (emulated
+    bf16 is ~100× slower): the weights carry over unchanged, one line says what changed, the run goes on."""
+    pretrain.main(common(tmp_path, photo_dir, 2))
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--precision", "bf16",
+                          "--channels_last", "on"))
+    saved = load_checkpoint(tmp_path / "ck" / "gen3_batch_2.pth", kind="train")
+    assert saved["arithmetic"] == {"precision": "bf16", "channels_last": True}
+    capsys.readouterr()
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 3, "--resume", "--precision", "fp32",
+                          "--channels_last", "off"))
+    out = capsys.readouterr().out
+    assert "--precision bf16 → fp32" in out
+    assert "trained in bf16 + channels_last until step 2; continuing in fp32" in out
+    assert load_checkpoint(tmp_path / "ck" / "gen3_batch_3.pth", kind="train")["arithmetic"]["precision"] == "fp32"
+
+    import utils.runtime
+    monkeypatch.setattr(utils.runtime, "native_bf16_cpu", lambda: False)  # an AVX2-only CPU
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 4, "--checkpoint", "2"))
+    out = capsys.readouterr().out
+    assert "--precision bf16 → auto (this CPU has no native bf16" in out
+    assert "continuing in fp32" in out
+    first = load_checkpoint(tmp_path / "ck" / "gen3_batch_2.pth", kind="train")["G"]
+    assert all(torch.equal(first[k], saved["G"][k]) for k in first)  # the saved step is never rewritten
+    assert load_checkpoint(tmp_path / "ck" / "gen3_batch_4.pth", kind="train")["step"] == 4

@@ -3,6 +3,7 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from utils.errors import HelperDied, UserError
+from utils.errors import HelperDied, UserError, exit_reason
 from utils.image_io import (
     MAX_PIXELS,
     BadImage,
@@ -165,6 +166,30 @@ class Batches:
             if "DataLoader worker" not in str(e):
                 raise
             raise HelperDied(f"a data-loading helper process died: {str(e).splitlines()[0]}") from None
+        except (OSError, EOFError) as e:
+            # A worker killed while it hands a batch over: the batch's shared memory comes through a socket of the
+            # worker's, which closes before the kernel has reaped the worker, so DataLoader's own check still sees
+            # it alive and lets the transport's error through (ConnectionResetError, EOFError, BrokenPipeError, a
+            # shared-memory file gone). Which worker died is known moments later.
+            dead = self._dead_workers()
+            if not dead:
+                raise
+            pids = ", ".join(str(w.pid) for w in dead)
+            why = ", ".join(exit_reason(w.exitcode) for w in dead)
+            raise HelperDied(f"a data-loading helper process died: DataLoader worker (pid(s) {pids}) exited "
+                             f"unexpectedly ({why}, while handing over a batch: {type(e).__name__})") from None
+
+    DYING = 5.0  # seconds a worker whose transport failed is given to be found dead
+
+    def _dead_workers(self) -> list:
+        """The worker processes that have exited, waiting up to DYING seconds for one that is dying."""
+        workers = getattr(self.iterator, "_workers", [])
+        deadline = time.monotonic() + self.DYING
+        while True:
+            dead = [w for w in workers if w.exitcode is not None]
+            if dead or time.monotonic() > deadline:
+                return dead
+            time.sleep(0.02)
 
     def close(self) -> None:
         """Stop the worker processes (none with workers=0)."""

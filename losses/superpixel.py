@@ -5,7 +5,7 @@ Images are (H, W, 3) float arrays in G's range [-1, 1], passed to the segmentati
 """
 import concurrent.futures as cf
 import multiprocessing as mp
-import signal
+import time
 
 import numpy as np
 import torch
@@ -13,10 +13,11 @@ from scipy import ndimage
 from skimage import color, segmentation
 
 from losses.slic_torch import slic_superpixel_torch
-from utils.errors import HelperDied
+from utils.errors import HelperDied, exit_reason
 from utils.runtime import helper_process
 
 SEGMENTS = 200
+DYING = 5.0  # seconds a helper whose pipe broke is given to be found dead
 
 
 def mix_colour(labels: np.ndarray, image: np.ndarray) -> np.ndarray:
@@ -155,6 +156,7 @@ class Superpixels:
         use_pool = workers and self.method == "skimage"
         self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
                                            initializer=helper_process) if use_pool else None
+        self.processes = []
 
     def submit(self, batch: torch.Tensor) -> "Pending":
         if self.method == "torch":
@@ -169,6 +171,8 @@ class Superpixels:
             futures = [self.pool.submit(_one, j) for j in jobs]
         except cf.process.BrokenProcessPool:
             raise HelperDied(self._died()) from None
+        # the executor's own record of its workers, kept here: a broken pool's manager thread clears its own
+        self.processes = list(getattr(self.pool, "_processes", {}).values()) or self.processes
         return Pending(lambda: _to_batch(self._results(futures), batch))
 
     def _results(self, futures) -> list[np.ndarray]:
@@ -181,8 +185,10 @@ class Superpixels:
         """Which helper died, and the others SIGKILLed. The executor ends a broken pool by sending the survivors
         SIGTERM, which helpers ignore (utils.runtime.helper_process), and then waits for them: without this its
         shutdown, and the interpreter's exit, would wait for ever."""
-        processes = list(getattr(self.pool, "_processes", {}).values())  # the executor's own record of its workers
-        dead = [p for p in processes if p.exitcode is not None]
+        processes = self.processes
+        deadline = time.monotonic() + DYING  # a helper killed while handing back a result breaks the pool's pipe
+        while not (dead := [p for p in processes if p.exitcode is not None]) and time.monotonic() < deadline:
+            time.sleep(0.02)  # before the kernel has reaped it: it is found dead moments later
         for p in processes:
             if p.exitcode is None:
                 p.kill()
@@ -195,11 +201,6 @@ class Superpixels:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
-
-
-def exit_reason(code: int) -> str:
-    """'killed by SIGKILL' for a process's exit code -9 (the kernel's out-of-memory killer sends SIGKILL)."""
-    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
 
 
 class Pending:

@@ -1,5 +1,6 @@
 """User-facing errors: one line on stderr, a non-zero exit, never a traceback for a user's mistake."""
 import functools
+import signal
 import sys
 
 
@@ -28,3 +29,8 @@ def cli(main):
 class HelperDied(UserError):
     """A helper process (a data-loading worker, a superpixel process) died under the run: killed by the kernel for
     memory, or by a person. The run saves its last complete step and stops; the message names what died."""
+
+
+def exit_reason(code: int) -> str:
+    """'killed by SIGKILL' for a process's exit code -9 (the kernel's out-of-memory killer sends SIGKILL)."""
+    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"

@@ -132,3 +132,53 @@ def test_loader_workers_are_stopped_when_the_training_block_ends_even_while_the_
         assert not set(workers) & set(multiprocessing.active_children())
     finally:
         it.close()  # when the check fails: else pytest itself would hang at exit, as the study did
+
+
+@pytest.mark.parametrize("error", [ConnectionResetError(104, "Connection reset by peer"), EOFError(),
+                                   BrokenPipeError(32, "Broken pipe"), FileNotFoundError(2, "No such file")],
+                         ids=lambda e: type(e).__name__)
+def test_a_worker_killed_while_handing_over_a_batch_is_helper_died(photo_dir, monkeypatch, error):
+    """The race CI met once: the worker is killed while the main process takes a batch's shared memory from it.
+    The transport fails (here ``rebuild_storage_fd``, which fetches each tensor's memory from the worker's socket,
+    raises what the race raised) while the worker is still being killed (SIGKILL 0.1 s later), so DataLoader's own
+    check still finds it alive and lets the transport's error through. It must become HelperDied, naming it."""
+    import os
+    import signal
+    import threading
+
+    import torch.multiprocessing.reductions as reductions
+
+    from utils.errors import HelperDied
+
+    it = batches(ImageFolder(photo_dir, 32), 2, 0, workers=1)
+    try:
+        next(it)
+        worker = it.iterator._workers[0]
+
+        def handing_over(*args):
+            threading.Timer(0.1, os.kill, (worker.pid, signal.SIGKILL)).start()
+            raise error
+
+        monkeypatch.setattr(reductions, "rebuild_storage_fd", handing_over)
+        with pytest.raises(HelperDied, match=rf"DataLoader worker \(pid\(s\) {worker.pid}\) exited unexpectedly "
+                                             rf"\(killed by SIGKILL, while handing over a batch: "
+                                             rf"{type(error).__name__}\)"):
+            next(it)
+    finally:
+        it.close()
+
+
+def test_a_transport_error_with_every_worker_alive_is_not_hidden(photo_dir, monkeypatch):
+    import torch.multiprocessing.reductions as reductions
+
+    from datasets.folder import Batches
+
+    it = batches(ImageFolder(photo_dir, 32), 2, 0, workers=1)
+    try:
+        next(it)
+        monkeypatch.setattr(Batches, "DYING", 0.2)
+        monkeypatch.setattr(reductions, "rebuild_storage_fd", lambda *a: (_ for _ in ()).throw(OSError(5, "EIO")))
+        with pytest.raises(OSError, match="EIO"):
+            next(it)
+    finally:
+        it.close()

@@ -197,3 +197,32 @@ def test_who_computes_the_targets():
             assert s.pool._mp_context.get_start_method() == "spawn"
         finally:
             s.close()
+
+
+def test_a_helper_killed_while_handing_back_a_result_is_named(monkeypatch):
+    """A superpixel helper killed while its result is on the way: the pool's pipe breaks (here the main side's
+    unpickling raises EOFError, as a half-sent result does) before the kernel has reaped the helper (SIGKILL 0.1 s
+    later). The pool is broken at once, and the line must still name the helper and its signal, not 'unknown'."""
+    import multiprocessing.reduction
+    import os
+    import signal
+    import threading
+
+    from utils.errors import HelperDied
+
+    superpixels = Superpixels(workers=1)
+    batch = torch.rand(1, 3, 32, 32) * 2 - 1
+    try:
+        superpixels(batch)
+        helper = next(iter(superpixels.pool._processes.values()))
+
+        def handing_back(*args, **kwargs):
+            threading.Timer(0.1, os.kill, (helper.pid, signal.SIGKILL)).start()
+            raise EOFError
+
+        monkeypatch.setattr(multiprocessing.reduction.ForkingPickler, "loads", handing_back)
+        with pytest.raises(HelperDied, match=rf"a superpixel helper process died: {helper.pid} \(killed by SIGKILL\)"):
+            superpixels(batch)
+    finally:
+        monkeypatch.undo()
+        superpixels.close()

@@ -7,7 +7,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: demo test install app web mutate live_model live_refresh
+.PHONY: demo test install app web mutate live_model live_refresh stress
 
 $(STAMP): requirements.txt
 	python3 -m venv .venv
@@ -69,6 +69,12 @@ live_refresh: $(STAMP)
 	$(PY) -m models.released.release $(REFRESH) models/released/facial_live.pth \
 		--licence "CC BY-NC-SA 4.0 (a derivative of Xinrui Wang's face model: distilled from $(TEACHER); non-commercial use only)" \
 		--made "make live_refresh (TEACHER=$(TEACHER) PHOTOS=$(PHOTOS)), from the facial_live before it"
+
+# the flake routine: the tests that race (processes, signals, the page) N times (30 by default), failures counted per
+# test (tests/stress.py; the tally in results/stress.json). Run it after any change to processes, signals or the page
+N ?= 30
+stress: $(STAMP)
+	$(PY) -m tests.stress --rounds $(N)
 
 # mutation testing of the numerical core (pyproject.toml [tool.mutmut]); hours on two cores, resumable, not in CI:
 # the scores and the equivalent mutants are kept in docs/mutation.md

@@ -50,10 +50,10 @@ PHOTOS ?= ../shared/data/selfie2anime/photo
 TEACHER ?= facial_landmarks
 LIVE := checkpoints/saved_models/live2_batch_22000.pth
 live_model: $(STAMP)
-	$(PY) -m training.distill --photo_dir $(PHOTOS) --teacher $(TEACHER) --model_version 2 --total_iter 16000 \
+	$(PY) distill.py --photo_dir $(PHOTOS) --teacher $(TEACHER) --model_version 2 --total_iter 16000 \
 		--workers 1 --keep_last 2 --sample_every 1000
-	$(PY) -m training.distill --model_version 2 --resume --total_iter 20000 --edges 3
-	$(PY) -m training.distill --model_version 2 --resume --total_iter 22000 --flat 5 --lr 1e-3
+	$(PY) distill.py --model_version 2 --resume --total_iter 20000 --edges 3
+	$(PY) distill.py --model_version 2 --resume --total_iter 22000 --flat 5 --lr 1e-3
 	$(PY) -m studies.live_model --photo_dir $(PHOTOS) --teacher $(TEACHER) --student $(LIVE) --out results/live2
 	$(PY) -m models.released.release $(LIVE) models/released/facial_live.pth \
 		--licence "CC BY-NC-SA 4.0 (a derivative of Xinrui Wang's face model: distilled from $(TEACHER); non-commercial use only)" \
@@ -63,7 +63,7 @@ live_model: $(STAMP)
 # about 12 minutes on 2 cores with native bf16), scored, released in its place
 REFRESH := checkpoints/saved_models/live5_batch_3000.pth
 live_refresh: $(STAMP)
-	$(PY) -m training.distill --photo_dir $(PHOTOS) --teacher $(TEACHER) --start facial_live --model_version 5 \
+	$(PY) distill.py --photo_dir $(PHOTOS) --teacher $(TEACHER) --start facial_live --model_version 5 \
 		--total_iter 3000 --edges 3 --flat 5 --lr 2e-4 --workers 1 --keep_last 2 --sample_every 1000
 	$(PY) -m studies.live_model --photo_dir $(PHOTOS) --teacher $(TEACHER) --student $(REFRESH) --out results/live5
 	$(PY) -m models.released.release $(REFRESH) models/released/facial_live.pth \

@@ -20,54 +20,31 @@ def main(argv=None):
 def pretrain(opts):
     # imported here, after the arguments are parsed: --help never waits for torch
     import torch
-    from tqdm import tqdm
 
-    from datasets.folder import ImageFolder, SkipReport, batches, workers_stopped_after
     from models.generator import Generator
     from training import distributed
-    from training.run import Run, training_state
+    from training.loop import Session, Steps, checkpoint_state, training_loop
     from training.steps import pretrain_step
     from utils.flags import max_pixels
-    from utils.progress import progress
-    from utils.provenance import provenance
-    from utils.runtime import Precision, seed_everything
 
-    d, device = distributed.setup(opts.device, opts.dist_timeout)
-    write = tqdm.write if d.main else (lambda *_: None)
-    seed_everything(opts.seed + d.rank)
-    photos = ImageFolder(opts.photo_dir, opts.image_size, max_pixels=max_pixels(opts))
-    if photos.other_files and d.main:
-        write(f"{opts.photo_dir}: {photos.other_files}")
-    G = Generator(opts.channel, opts.num_blocks).to(device)
+    s = Session.begin(opts)
+    photos = s.folder(opts.photo_dir, opts.image_size, max_pixels(opts))
+    G = Generator(opts.channel, opts.num_blocks).to(s.device)
     opt_G = torch.optim.Adam(G.parameters(), opts.lr, betas=(opts.beta1, opts.beta2))
-    precision = Precision.choose(device, opts.precision, opts.channels_last, write if d.main else None)
     parts = {"G": G, "opt_G": opt_G}
 
-    with Run(opts, PREFIX, write=write, writes=d.main, provenance=provenance(device)) as run:
-        start = run.resume("pretrain", parts, precision, d)
-        G = distributed.wrap(precision.layout(G), d, device)
-        skips = SkipReport(write)
-        data = batches(photos, opts.batch_size, opts.seed, start, opts.workers, opts.flip, d.rank, d.world,
-                       pin_memory=device.type == "cuda")
-        step = start
-        with distributed.guard(), workers_stopped_after(data), \
-                progress(initial=start, total=opts.total_iter, unit="step", desc="pretrain", disable=not d.main) as bar:
-            for step in range(start + 1, opts.total_iter + 1):
-                batch = next(data)
-                skips.update(batch)
-                photo = precision.layout(batch["image"].to(device, non_blocking=True))
-                losses = pretrain_step(photo, G, opt_G, precision)
-                if run.record(step, losses):
-                    bar.set_postfix(l1=f"{losses['l1']:.4f}")
-                if step % opts.sample_every == 0 or step == opts.total_iter:
-                    with torch.no_grad():
-                        run.sample(step, [photo[:4], distributed.unwrap(G)(photo[:4])])
-                stop = run.end_step(step, lambda: training_state("pretrain", opts, parts, precision), device)
-                bar.update()  # after the checkpoint: a stopped run's bar ends at the step it saved
-                if stop:
-                    break
-        run.finish(step, skips, "pretraining")
-    return run.exit_code
+    def prepare(start: int) -> Steps:
+        wrapped = distributed.wrap(s.precision.layout(G), s.d, s.device)
+
+        def columns(now):
+            with torch.no_grad():
+                photo = s.images(now[0])[:4]
+                return [photo, G(photo)]
+
+        return Steps(step=lambda step, now: pretrain_step(s.images(now[0]), wrapped, opt_G, s.precision),
+                     state=checkpoint_state("pretrain", opts, parts, s.precision), columns=columns, shown=("l1",))
+
+    return training_loop(opts, s, PREFIX, "pretrain", parts, [photos], prepare, "pretraining")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ teacher's and the author's face model's:
     python -m studies.live_model --photo_dir ../shared/data/selfie2anime/photo \\
         --student checkpoints/saved_models/live1_batch_16000.pth --out results/live1
 
-The held-out photos are the last --holdout of --photo_dir (sorted), the ones `python -m training.distill
+The held-out photos are the last --holdout of --photo_dir (sorted), the ones `python distill.py
 --holdout` never trains on. Measures (test.py --eval's, as the face study reports them): landmark NME, faces found,
 identity distance, flat share, line share, high-frequency ratio, moved from the photo; and the mean PSNR of each
 model's cartoon to the teacher's, the model's GFLOP per 256² frame. The aim (the live-page issue): NME and identity

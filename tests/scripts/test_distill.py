@@ -1,10 +1,10 @@
-"""python -m training.distill end to end on tiny data, and its step on tensors: the student moves toward the
+"""distill.py end to end on tiny data, and its step on tensors: the student moves toward the
 frozen teacher, the checkpoint says which teacher, the held-out photos are never seen, and resume is exact."""
 import pytest
 import torch
 
+import distill
 from models.face_generator import FaceGenerator
-from training import distill
 from training.steps import distill_step
 from utils.checkpoint import load_checkpoint
 from utils.runtime import Precision
@@ -95,3 +95,13 @@ def test_a_previous_student_can_be_the_start_when_the_teacher_changes(tmp_path, 
         run(tmp_path / "other", photo_dir, face_checkpoint, "--total_iter", "1", "--channel", "4", "--start",
             str(previous))
     assert e.value.code == 2 and f"--start {previous}: a " in capsys.readouterr().err
+
+
+def test_the_old_module_says_where_the_script_went():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "training.distill", "--help"], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("error: python -m training.distill has moved: run python distill.py with the "
+                                   "same flags")

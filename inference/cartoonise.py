@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.conventions import Cartoonist, generate
+from models.conventions import CartoonGenerator, generate
 from models.released.pretrained import resolve_model
 from models.zoo import generator_from
 from utils.checkpoint import checkpoint_path, load_checkpoint
@@ -45,7 +45,7 @@ def checkpoint_for(save_dir, model_version: int, batch: int, pretrain: bool = Fa
     return path
 
 
-def load_generator(path, device) -> Cartoonist:
+def load_generator(path, device) -> CartoonGenerator:
     """Rebuild G from the checkpoint alone (its 'arch' entry names the architecture), in eval mode."""
     return generator_from(load_checkpoint(path), path).to(device)
 
@@ -100,7 +100,7 @@ class Cartooniser:
     guided filter), crop, resize back to the photo's size, blend with the photo at ``strength``. Batches
     same-sized images."""
 
-    def __init__(self, G: Cartoonist, device, max_side: int = 720, precision: Precision | None = None,
+    def __init__(self, G: CartoonGenerator, device, max_side: int = 720, precision: Precision | None = None,
                  batch_size: int = 8, strength: float = 1.0):
         self.device = torch.device(device)
         self.precision = precision or Precision(self.device)

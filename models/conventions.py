@@ -1,6 +1,6 @@
 """What a generator carries besides its weights, and the one function that runs any generator by them.
 
-Every generator class in models/ subclasses ``Cartoonist`` and sets its conventions as class attributes (the way
+Every generator class in models/ subclasses ``CartoonGenerator`` and sets its conventions as class attributes (the way
 timm's ``pretrained_cfg`` or torchvision's weight ``meta`` travel with a model); callers ask the model and never
 branch on which model it is:
 
@@ -16,7 +16,7 @@ from torch import nn
 from models.guided_filter import guided_filter
 
 
-class Cartoonist(nn.Module):
+class CartoonGenerator(nn.Module):
     name = ""  # the checkpoint's arch["generator"]
     channel_order = "RGB"
     size_multiple = 4
@@ -29,9 +29,9 @@ class Cartoonist(nn.Module):
         raise NotImplementedError
 
 
-def conventions(G: nn.Module) -> Cartoonist:
-    """The Cartoonist inside a DDP (``.module``) or compile (``._orig_mod``) wrapper."""
-    while not isinstance(G, Cartoonist):
+def conventions(G: nn.Module) -> CartoonGenerator:
+    """The CartoonGenerator inside a DDP (``.module``) or compile (``._orig_mod``) wrapper."""
+    while not isinstance(G, CartoonGenerator):
         G = getattr(G, "module", None) or getattr(G, "_orig_mod")
     return G
 

@@ -24,7 +24,7 @@ every output from the first step; its affine scale and shift still learn.
 import torch
 from torch import nn
 
-from models.conventions import Cartoonist
+from models.conventions import CartoonGenerator
 
 
 def conv_bn(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
@@ -64,7 +64,7 @@ class UpBlock(nn.Module):
         return self.last_act(x) if self.is_last else self.act(x)
 
 
-class FaceGenerator(Cartoonist):
+class FaceGenerator(CartoonGenerator):
     """(B, 3, H, W) BGR in [-1, 1] -> (B, 3, H, W) BGR in [-1, 1], H and W multiples of 16."""
     name, channel_order, size_multiple, native_size = "facial", "BGR", 16, 256
     train_eps = test_eps = None

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.conventions import Cartoonist
+from models.conventions import CartoonGenerator
 from models.tf_ops import Conv2dSame, tf_resize_bilinear_2x
 
 
@@ -26,7 +26,7 @@ class ResBlock(nn.Module):
 TRAIN_EPS, TEST_EPS = 1e-2, 5e-3  # WB: guided_filter(photo, G(photo), r=1) with eps 1e-2 (train), 5e-3 (test)
 
 
-class Generator(Cartoonist):
+class Generator(CartoonGenerator):
     """U-Net with two additive skips; (B, 3, H, W) -> (B, 3, H, W) for H, W divisible by 4.
 
     Layers in the TF variable order (Conv, Conv_1, ..., block_0..3, ..., Conv_9), 1,467,075 parameters:

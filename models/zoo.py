@@ -5,22 +5,22 @@
 
 A checkpoint without ``arch["generator"]`` (written before the face model existed) holds White-box's U-Net.
 """
-from models.conventions import Cartoonist
+from models.conventions import CartoonGenerator
 from models.face_generator import FaceGenerator
 from models.generator import Generator
 from utils.checkpoint import load_state
 from utils.errors import UserError
 
-ARCHITECTURES: dict[str, type[Cartoonist]] = {cls.name: cls for cls in (Generator, FaceGenerator)}
+ARCHITECTURES: dict[str, type[CartoonGenerator]] = {cls.name: cls for cls in (Generator, FaceGenerator)}
 
 
-def build_generator(arch: dict) -> Cartoonist:
+def build_generator(arch: dict) -> CartoonGenerator:
     """A freshly initialised generator of the architecture ``arch`` describes; KeyError for an unknown name."""
     cls = ARCHITECTURES[arch.get("generator", Generator.name)]
     return cls(arch.get("channel", 32), arch.get("num_blocks", 4))
 
 
-def generator_from(ckpt: dict, path) -> Cartoonist:
+def generator_from(ckpt: dict, path) -> CartoonGenerator:
     """G of an already loaded checkpoint (``path`` names it in errors), in eval mode, on the CPU."""
     if "G" not in ckpt:
         raise UserError(f"{path}: holds no generator weights")

@@ -1,7 +1,7 @@
 """What train.py starts from: the generator it fine-tunes and the photos' landmarks."""
 from pathlib import Path
 
-from models.conventions import Cartoonist
+from models.conventions import CartoonGenerator
 from models.released.pretrained import resolve_model
 from models.zoo import build_generator, generator_from
 from training import distributed
@@ -9,7 +9,7 @@ from utils.checkpoint import list_checkpoints, load_checkpoint
 from utils.errors import UserError
 
 
-def initial_generator(opts, write=print) -> tuple[Cartoonist, dict | None]:
+def initial_generator(opts, write=print) -> tuple[CartoonGenerator, dict | None]:
     """(G to train, its origin). Resuming: G of the resumed checkpoint's architecture (its weights are loaded by
     ``Run.resume``) and the origin that checkpoint recorded; otherwise the start checkpoint's generator with its
     weights, and ``origin(start)``. The architecture (White-box's U-Net or the author's face model) comes from the
@@ -38,7 +38,7 @@ def origin(start: dict, name) -> dict:
     return {"model": str(name), "kind": kind, "steps": steps}
 
 
-def anchor_generator(opts, write=print) -> Cartoonist:
+def anchor_generator(opts, write=print) -> CartoonGenerator:
     """The untouched starting generator, frozen (G0 of the style anchor, --w6, and of its guards, --w7 … --w9): the
     same file on every resume."""
     path = start_checkpoint(opts, lambda *_: None)

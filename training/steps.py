@@ -19,7 +19,7 @@ from losses.landmark import heatmaps, landmark_term
 from losses.landmark_points import points_term
 from losses.structure import structure_loss
 from losses.surface import surface
-from losses.texture import RANGES, color_shift, color_shift_weights
+from losses.texture import RANGES, color_shift, draw_channel_mix
 from losses.tv import total_variation
 from losses.weights import LossWeights
 from models.conventions import generate
@@ -134,7 +134,7 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
     pending = superpixels.submit(fake) if weights.structure > 0 else None
     adversarial = weights.surface > 0 or weights.texture > 0
     with precision.autocast():
-        shift = color_shift_weights(photo.device)  # drawn even when unused: the RNG stream stays the same
+        shift = draw_channel_mix(photo.device)  # drawn even when unused: the RNG stream stays the same
         blur_fake = surface(fake) if adversarial else None  # the surface term's and the D step's input
         raw = {"tv": total_variation(fake.float())}
         if weights.surface > 0:
@@ -195,7 +195,7 @@ def d_update(fake: torch.Tensor, blur_fake: torch.Tensor, cartoon: torch.Tensor,
         blur_cartoon = surface(cartoon)
     out = {}
     for _ in range(d_steps):
-        shift = color_shift_weights(cartoon.device)  # a fresh draw, as WB's separate d_optim run does
+        shift = draw_channel_mix(cartoon.device)  # a fresh draw, as WB's separate d_optim run does
         with precision.autocast():
             # real and fake in one batch: one forward (and one spectral-norm power iteration) per D
             texture_pair = torch.cat([color_shift(cartoon, shift), color_shift(fake, shift)])

@@ -43,10 +43,9 @@ def networks(opts, s):
 
     from losses.weights import LossWeights
     from models.discriminator import PatchDiscriminator
-    from models.landmark_reader import load_landmark_reader
     from models.vgg import build_vgg
-    from training.start import anchor_generator, initial_generator
-    from training.steps import POINT_VIEWS, Nets
+    from training.start import anchor_generator, initial_generator, landmark_view
+    from training.steps import Nets
 
     G, origin = initial_generator(opts, s.write)
     if opts.image_size % G.size_multiple:
@@ -60,8 +59,8 @@ def networks(opts, s):
                 torch.optim.Adam([*D_texture.parameters(), *D_surface.parameters()], opts.lr, betas=betas))
     if weights.holds_to_start:
         nets.anchor = s.precision.layout(anchor_generator(opts, s.write).to(s.device))
-    if weights.landmark > 0 and opts.landmark_view in POINT_VIEWS:
-        nets.reader = load_landmark_reader(opts.landmark_reader, s.device)
+    if weights.landmark > 0:
+        nets.landmark = landmark_view(opts, s.device)
     return nets, origin
 
 
@@ -76,7 +75,7 @@ def adversarial_steps(opts, s, nets, photos, held_out, origin):
     from training.steps import FaceSettings, d_warmup_step, representations, train_step
 
     weights = LossWeights.from_flags(opts)
-    face = FaceSettings(opts.landmark_sigma, opts.landmark_view, opts.anchor_free, opts.landmark_threshold)
+    face = FaceSettings(opts.landmark_sigma, opts.anchor_free)
     G, vgg, parts = nets.G, nets.vgg, nets.parts()
 
     def prepare(start: int) -> Steps:

@@ -25,6 +25,8 @@ so the photo's soft shading near the points (on 0–255 luma, τ = 0.03 is about
 nothing, and G may keep its flat colour there; the contours above τ must still sit where the photo has them.
 τ = 0 is the formulation above.
 """
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -64,19 +66,31 @@ def landmark_loss(output: torch.Tensor, photo: torch.Tensor, maps: torch.Tensor,
     return (H * diff).sum() / H.sum().clamp_min(1e-8)
 
 
-VIEWS = ("edges", "surface")
-
-
 def landmark_term(output: torch.Tensor, photo: torch.Tensor, points: torch.Tensor, sigma: float,
-                  view: str = "edges", maps: torch.Tensor | None = None, threshold: float = 0.0) -> torch.Tensor:
+                  surface_view: bool = False, maps: torch.Tensor | None = None, threshold: float = 0.0
+                  ) -> torch.Tensor:
     """The landmark term of a batch: heatmaps of the photo's (B, 68, 2) pixel landmarks (NaN: no face), σ a
-    fraction of the image side, then ``landmark_loss`` on the images (``view`` 'edges') or on their surface
-    representation ('surface'). output, photo: (B, 3, H, W) in [-1, 1], square. ``maps``: those heatmaps when the
-    caller has them already (train_step shares them with a freed anchor); ``threshold``: τ, the edge strength
-    below which edges do not count."""
+    fraction of the image side, then ``landmark_loss`` on the images or (``surface_view``) on their surface
+    representation. output, photo: (B, 3, H, W) in [-1, 1], square. ``maps``: those heatmaps when the caller has
+    them already (train_step shares them with a freed anchor); ``threshold``: τ, the edge strength below which
+    edges do not count."""
     size = photo.shape[-1]
     if maps is None:
         maps = heatmaps(points.to(photo.device), size, sigma * size)
-    if view == "surface":
+    if surface_view:
         output, photo = surface(output.float()), surface(photo.float())
     return landmark_loss(output, photo, maps, threshold)
+
+
+@dataclass(frozen=True)
+class EdgeView:
+    """The landmark term as train_step calls it, for ``--landmark_view edges`` (``surface``: surface_view=True):
+    ``term(output, photo, points, maps) -> (loss, None)``; it compares edges, so it weighs them by heatmaps
+    (``uses_heatmaps``; train_step passes the ones it shares with a freed anchor). No face is read: None."""
+    sigma: float = 0.015
+    surface_view: bool = False
+    threshold: float = 0.0
+    uses_heatmaps = True
+
+    def __call__(self, output, photo, points, maps=None) -> tuple[torch.Tensor, None]:
+        return landmark_term(output, photo, points, self.sigma, self.surface_view, maps, self.threshold), None

@@ -86,3 +86,16 @@ def points_term(reader, output: torch.Tensor, photo: torch.Tensor, points: torch
     with torch.no_grad():
         target = read_points(reader, ph, boxes)
     return points_loss(read_points(reader, out, boxes), target).mean(), int(usable.sum())
+
+
+class PointsView:
+    """The landmark term as train_step calls it, for ``--landmark_view points`` (``surface_points``:
+    surface_view=True): it owns its frozen reader; ``term(output, photo, points, maps) -> (loss, faces read)``.
+    It reads positions, so it needs no heatmaps (``uses_heatmaps`` False; ``maps`` is ignored)."""
+    uses_heatmaps = False
+
+    def __init__(self, reader, surface_view: bool = False):
+        self.reader, self.surface_view = reader, surface_view
+
+    def __call__(self, output, photo, points, maps=None) -> tuple[torch.Tensor, int]:
+        return points_term(self.reader, output, photo, points, self.surface_view)

@@ -16,6 +16,9 @@ from utils.flags import (
     spare_cores,
 )
 
+# the landmark term's views (--landmark_view): each built by training.start.landmark_view
+LANDMARK_VIEWS = ("edges", "surface", "points", "surface_points")
+
 
 def _training_parser(description: str, total_iter: int, lr_flag: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -98,7 +101,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--superpixel_workers", type=int, default=spare_cores(8),
                    help="processes computing superpixel targets (0: in the training process)")
     p.add_argument("--landmark_sigma", type=float, default=0.015, help="heatmap σ as a fraction of the image side")
-    p.add_argument("--landmark_view", choices=("edges", "surface", "points", "surface_points"), default="edges",
+    p.add_argument("--landmark_view", choices=LANDMARK_VIEWS, default="edges",
                    help="what the landmark term compares: near the 68 points, the images' edges (the default) or the "
                         "edges of their surface representation (guided-filter blur: shapes, not skin texture); "
                         "points: the 68 points a landmark reader reads off the output and off the photo, in the "

@@ -88,3 +88,18 @@ def face_landmarks(opts, d, write=print):
     write(f"landmarks: {n - cache.missing} of {n} photos have a face; {cache.missing} without one keep every "
           f"term but the landmark term ({cache.computed} computed, cache {path})")
     return cache
+
+
+def landmark_view(opts, device):
+    """The landmark term --landmark_view names (a choice of training.options.LANDMARK_VIEWS), built with its flags;
+    the points views load their reader (--landmark_reader, else the shipped one). A new view: a class in losses/,
+    a row here and its name in LANDMARK_VIEWS."""
+    from losses.landmark import EdgeView
+    from losses.landmark_points import PointsView
+    from models.landmark_reader import load_landmark_reader
+
+    views = {"edges": lambda: EdgeView(opts.landmark_sigma, False, opts.landmark_threshold),
+             "surface": lambda: EdgeView(opts.landmark_sigma, True, opts.landmark_threshold),
+             "points": lambda: PointsView(load_landmark_reader(opts.landmark_reader, device)),
+             "surface_points": lambda: PointsView(load_landmark_reader(opts.landmark_reader, device), True)}
+    return views[opts.landmark_view]()

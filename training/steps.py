@@ -4,7 +4,8 @@ Each step returns a dict of floats. When a loss term is non-finite the update is
 ``"nonfinite": <term name>`` (the run loop counts these and stops after too many in a row).
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -15,8 +16,7 @@ from losses.anchor import anchor_weight, line_guard, shading_guard, style_anchor
 from losses.content import content_loss
 from losses.distill import distill_loss
 from losses.flatness import flatness_residue
-from losses.landmark import heatmaps, landmark_term
-from losses.landmark_points import points_term
+from losses.landmark import EdgeView, heatmaps
 from losses.structure import structure_loss
 from losses.surface import surface
 from losses.texture import RANGES, color_shift, draw_channel_mix
@@ -80,8 +80,9 @@ class Nets:
     """Everything train_step updates or reads; built once in train.py (or in a test). Under torchrun the three
     trainable networks are DDP wrappers (``distributed.wrap``); ``parts()`` gives what a checkpoint stores.
     ``anchor``: the untouched starting generator, frozen, for the style-anchor term and its guards (--w6 … --w9),
-    else None; ``reader``: the frozen landmark reader of the points views (--landmark_view points), else
-    None."""
+    else None; ``landmark``: the landmark term (--w5) in the view --landmark_view names: a callable
+    ``(output, photo, points, heatmaps) -> (loss, faces read or None)`` with ``uses_heatmaps``
+    (``losses.landmark.EdgeView``, ``losses.landmark_points.PointsView``, which owns its reader)."""
     G: nn.Module
     D_texture: nn.Module
     D_surface: nn.Module
@@ -89,27 +90,20 @@ class Nets:
     opt_G: torch.optim.Optimizer
     opt_D: torch.optim.Optimizer
     anchor: nn.Module | None = None
-    reader: nn.Module | None = None
+    landmark: Callable = field(default_factory=EdgeView)
 
     def parts(self) -> dict:
         return {"G": unwrap(self.G), "D_texture": unwrap(self.D_texture), "D_surface": unwrap(self.D_surface),
                 "opt_G": self.opt_G, "opt_D": self.opt_D}
 
 
-POINT_VIEWS = ("points", "surface_points")  # the landmark views read by the landmark reader (Nets.reader)
-
-
 @dataclass(frozen=True)
 class FaceSettings:
-    """How the face terms see the face (train.py's flags): the landmark heatmaps' σ (a fraction of the image
-    side, --landmark_sigma), the landmark term's view (--landmark_view: 'edges', the default, 'surface', or the
-    landmark reader's 'points' and 'surface_points'), how
-    much the style anchor frees the face's contours (--anchor_free, 0: not at all), and the edge strength below
-    which the landmark term ignores edges (--landmark_threshold, 0: none ignored)."""
+    """How the face terms share the face (train.py's flags): the landmark heatmaps' σ (a fraction of the image
+    side, --landmark_sigma) and how much the style anchor frees the face's contours (--anchor_free, 0: not at
+    all). What the landmark term compares is the term's own (``Nets.landmark``)."""
     sigma: float = 0.015
-    view: str = "edges"
     anchor_free: float = 0.0
-    threshold: float = 0.0
 
 
 def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: LossWeights, precision,
@@ -150,16 +144,14 @@ def train_step(photo: torch.Tensor, cartoon: torch.Tensor, nets: Nets, weights: 
             if pending is not None:
                 raw["structure"] = structure_loss(vgg_targets[1], vgg_fake)
         freed = nets.anchor is not None and weights.anchor > 0 and face.anchor_free > 0
+        term = nets.landmark if weights.landmark > 0 and points is not None else None
         maps = None  # the photos' landmark heatmaps, computed once for the landmark term and a freed anchor
-        points_view = face.view in POINT_VIEWS
-        if points is not None and (weights.landmark > 0 and not points_view or freed):
+        if points is not None and (term is not None and term.uses_heatmaps or freed):
             size = photo.shape[-1]
             maps = heatmaps(points.to(photo.device), size, face.sigma * size)
         faces_read = None
-        if points is not None and weights.landmark > 0 and points_view:
-            raw["landmark"], faces_read = points_term(nets.reader, fake, photo, points, face.view == "surface_points")
-        elif points is not None and weights.landmark > 0:
-            raw["landmark"] = landmark_term(fake, photo, points, face.sigma, face.view, maps, face.threshold)
+        if term is not None:
+            raw["landmark"], faces_read = term(fake, photo, points, maps)
         if nets.anchor is not None and weights.holds_to_start:
             with torch.no_grad():
                 anchor = generate(nets.anchor, photo, training=True)

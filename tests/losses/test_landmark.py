@@ -155,7 +155,7 @@ def test_the_surface_view_equals_an_independent_computation(face):
     H = np.max([gauss[list(idx)].max(0) for idx in PARTS.values()], 0)
     S = [numpy_guided_filter(t[0].permute(1, 2, 0).double().numpy(), 5, 0.2) for t in (out, x)]
     want = (H * np.abs(numpy_edges(S[0]) - numpy_edges(S[1]))).sum() / H.sum()
-    got = landmark_term(out, x, points, 0.015, view="surface").item()
+    got = landmark_term(out, x, points, 0.015, surface_view=True).item()
     assert got == pytest.approx(want, rel=1e-4)
     assert got != pytest.approx(landmark_term(out, x, points, 0.015).item(), rel=0.05)  # not the edges view
 
@@ -166,7 +166,7 @@ def test_the_surface_view_ignores_skin_texture_more_than_the_edges_view(face):
 
     textured = (x + 0.08 * torch.randn(1, 1, 128, 128, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
     edges = landmark_term(textured, x, points, 0.015).item()
-    surface = landmark_term(textured, x, points, 0.015, view="surface").item()
+    surface = landmark_term(textured, x, points, 0.015, surface_view=True).item()
     assert surface < 0.4 * edges  # fine texture on the skin: the shapes are the same (measured: 0.28×)
 
 
@@ -188,10 +188,10 @@ def test_the_threshold_variant_equals_an_independent_computation(face, view):
         images = [numpy_guided_filter(i, 5, 0.2) for i in images]
     strong = [np.maximum(numpy_edges(i) - tau, 0) for i in images]
     want = (H * np.abs(strong[0] - strong[1])).sum() / H.sum()
-    got = landmark_term(out, x, points, 0.015, view=view, threshold=tau).item()
+    got = landmark_term(out, x, points, 0.015, surface_view=view == "surface", threshold=tau).item()
     assert got == pytest.approx(want, rel=1e-4)
     # max(· − τ, 0) is 1-Lipschitz, so L_τ ≤ L; strictly less here: the threshold changed something
-    assert got < 0.999 * landmark_term(out, x, points, 0.015, view=view).item()
+    assert got < 0.999 * landmark_term(out, x, points, 0.015, surface_view=view == "surface").item()
 
 
 def test_shading_below_the_threshold_asks_for_nothing_a_contour_still_does():

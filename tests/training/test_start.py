@@ -42,3 +42,24 @@ def test_nothing_to_start_from_is_one_line(tmp_path):
     with pytest.raises(UserError, match=f"no pretrained generator in {tmp_path} \\(pre_gen_batch_\\*.pth\\): run "
                                         f"pretrain.py first"):
         start_checkpoint(argparse.Namespace(pretrained=None, save_dir=str(tmp_path)))
+
+
+def test_every_landmark_view_choice_builds_its_term():
+    """Each --landmark_view choice is a term that train_step can call: edge views weigh by heatmaps, the points
+    views own a reader and need none."""
+    import argparse
+
+    from losses.landmark import EdgeView
+    from losses.landmark_points import PointsView
+    from training.options import LANDMARK_VIEWS
+    from training.start import landmark_view
+
+    built = {}
+    for view in LANDMARK_VIEWS:
+        opts = argparse.Namespace(landmark_view=view, landmark_sigma=0.02, landmark_threshold=0.03,
+                                  landmark_reader=None)
+        built[view] = landmark_view(opts, "cpu")
+    assert built["edges"] == EdgeView(0.02, False, 0.03) and built["surface"] == EdgeView(0.02, True, 0.03)
+    assert isinstance(built["points"], PointsView) and not built["points"].surface_view
+    assert isinstance(built["surface_points"], PointsView) and built["surface_points"].surface_view
+    assert all(built[v].uses_heatmaps == (v in ("edges", "surface")) for v in LANDMARK_VIEWS)

@@ -176,11 +176,12 @@ def test_the_face_settings_reach_the_terms():
     """--landmark_view surface, --landmark_threshold τ and --anchor_free f change the landmark and anchor terms as
     the losses say."""
     from losses.anchor import anchor_weight, style_anchor
-    from losses.landmark import heatmaps, landmark_term
+    from losses.landmark import EdgeView, heatmaps, landmark_term
     from models.conventions import generate
     from training.steps import FaceSettings
 
     nets = make_nets(8)
+    nets.landmark = EdgeView(0.015, surface_view=True, threshold=0.05)
     G0 = Generator(8, 1)
     with torch.no_grad():
         for p in nets.G.parameters():
@@ -192,11 +193,11 @@ def test_the_face_settings_reach_the_terms():
     with torch.no_grad():
         fake, held = generate(nets.G, photo, training=True), generate(G0, photo, training=True)
         free = anchor_weight(heatmaps(points, 32, 0.015 * 32), 0.8)
-        want = {"landmark": landmark_term(fake, photo, points, 0.015, "surface", threshold=0.05).item(),
+        want = {"landmark": landmark_term(fake, photo, points, 0.015, True, threshold=0.05).item(),
                 "anchor": style_anchor(fake, held, free).item()}
-        every_edge = landmark_term(fake, photo, points, 0.015, "surface").item()
+        every_edge = landmark_term(fake, photo, points, 0.015, True).item()
     out = train_step(photo, photo, nets, weights, Precision(torch.device("cpu")), Superpixels(0), points,
-                     FaceSettings(view="surface", anchor_free=0.8, threshold=0.05))
+                     FaceSettings(anchor_free=0.8))
     assert out["landmark"] == pytest.approx(want["landmark"], rel=1e-5)
     assert out["landmark"] < 0.99 * every_edge  # the threshold reached the term
     assert out["anchor"] == pytest.approx(want["anchor"], rel=1e-5)
@@ -207,7 +208,7 @@ def test_the_points_view_and_the_guards_reach_the_step():
     independently, before the step), faces_read counts them; --w7, --w8 and --w9 add the three guards against G0."""
     from losses.anchor import line_guard, shading_guard
     from losses.flatness import flatness_residue
-    from losses.landmark_points import points_term
+    from losses.landmark_points import PointsView, points_term
     from models.conventions import generate
     from models.landmark_reader import load_landmark_reader
     from training.steps import FaceSettings
@@ -217,7 +218,7 @@ def test_the_points_view_and_the_guards_reach_the_step():
     with torch.no_grad():
         for p in nets.G.parameters():
             p.add_(0.05 * torch.randn_like(p))
-    nets.anchor, nets.reader = G0, load_landmark_reader()
+    nets.anchor, nets.landmark = G0, PointsView(load_landmark_reader())
     photo = torch.rand(2, 3, 64, 64) * 2 - 1
     t = torch.linspace(0, 1, 68)
     points = torch.stack([torch.stack([10 + 40 * t, 12 + 40 * t.flip(0) ** 2], -1), torch.full((68, 2), float("nan"))])
@@ -225,11 +226,11 @@ def test_the_points_view_and_the_guards_reach_the_step():
                           lines=2, flatness=3)
     with torch.no_grad():
         fake, held = generate(nets.G, photo, training=True), generate(G0, photo, training=True)
-        want, read = points_term(nets.reader, fake, photo, points)
+        want, read = points_term(nets.landmark.reader, fake, photo, points)
         guards = {"shading": shading_guard(fake, held).item(), "lines": line_guard(fake, held).item(),
                   "flatness": flatness_residue(fake, held).item()}
     out = train_step(photo, photo, nets, weights, Precision(torch.device("cpu")), Superpixels(0), points,
-                     FaceSettings(view="points"))
+                     FaceSettings())
     assert read == out["faces_read"] == 1 and "anchor" not in out
     assert out["landmark"] == pytest.approx(want.item(), rel=1e-5) and out["landmark"] > 0
     assert out["shading"] == pytest.approx(guards["shading"], rel=1e-5)

@@ -8,17 +8,11 @@
 
 The layer names are those of the author's state dict (``models/released/peppa/``), so it loads as it is. Input:
 (B, 3, 160, 160) BGR, (pixel − 127) / 127 (``losses.landmark_points`` makes it from this project's RGB in [-1, 1]).
+The shipped weights load through ``models.released.landmark_reader``.
 """
-from pathlib import Path
-
 import torch
 from torch import nn
 
-from utils.errors import UserError
-
-WEIGHTS = Path(__file__).resolve().parent / "released" / "peppa" / "slim_160_latest.pth"
-BLOB_ID = "89d2f7a83c65e9dfa8e89fc0f0facf06ffd2dca2"  # git hash-object of the published file
-INPUT_SIZE = 160
 # (width, stride) of the depthwise-separable blocks conv2 … conv13
 BLOCKS = ((32, 1), (32, 2), (32, 1), (64, 2), (64, 1), (64, 1), (64, 1), (128, 2), (128, 1), (128, 1), (256, 2),
           (256, 1))
@@ -54,27 +48,3 @@ class SlimReader(nn.Module):
     def points(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, 160, 160) -> (B, 68, 2): (x, y) as fractions of the crop's width and height."""
         return self.forward(x)[:, :136].view(-1, 68, 2)
-
-
-def load_landmark_reader(path: str | Path | None = None, device="cpu") -> SlimReader:
-    """The shipped reader (or the state dict at ``path``), frozen, in eval mode. The shipped file is checked
-    against its blob id; a missing or altered file is one line saying so."""
-    from models.released.pretrained import git_blob_id
-
-    path = Path(path) if path is not None else WEIGHTS
-    if not path.is_file():
-        raise UserError(f"{path}: the landmark reader's weights are missing (restore them with git checkout, or "
-                        f"fetch them from ainrichman/Peppa-Facial-Landmark-PyTorch: models/released/peppa/README.md)")
-    if path == WEIGHTS and git_blob_id(path) != BLOB_ID:
-        raise UserError(f"{path}: not the published file (git blob id {git_blob_id(path)}, expected {BLOB_ID})")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        reader = SlimReader()
-        reader.load_state_dict(state)
-    except Exception as e:  # a damaged or foreign file: one line, whatever the reader raised
-        raise UserError(f"{path}: not the Slim landmark reader's state dict ({str(e).splitlines()[0][:120]})"
-                        ) from None
-    reader.eval().to(device)
-    for p in reader.parameters():
-        p.requires_grad_(False)
-    return reader

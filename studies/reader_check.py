@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from losses.landmark_points import face_boxes, read_points
-from models.landmark_reader import load_landmark_reader
+from models.released.landmark_reader import load_landmark_reader
 from utils.faces.landmarks import FaceLandmarks
 from utils.image_io import to_tensor
 

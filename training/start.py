@@ -96,7 +96,7 @@ def landmark_view(opts, device):
     a row here and its name in LANDMARK_VIEWS."""
     from losses.landmark import EdgeView
     from losses.landmark_points import PointsView
-    from models.landmark_reader import load_landmark_reader
+    from models.released.landmark_reader import load_landmark_reader
 
     views = {"edges": lambda: EdgeView(opts.landmark_sigma, False, opts.landmark_threshold),
              "surface": lambda: EdgeView(opts.landmark_sigma, True, opts.landmark_threshold),

@@ -16,7 +16,7 @@ from losses.landmark_points import (
     read_points,
     reader_input,
 )
-from models.landmark_reader import load_landmark_reader
+from models.released.landmark_reader import load_landmark_reader
 
 
 def square_of_points(x0, y0, side) -> torch.Tensor:

@@ -210,7 +210,7 @@ def test_the_points_view_and_the_guards_reach_the_step():
     from losses.flatness import flatness_residue
     from losses.landmark_points import PointsView, points_term
     from models.conventions import generate
-    from models.landmark_reader import load_landmark_reader
+    from models.released.landmark_reader import load_landmark_reader
     from training.steps import FaceSettings
 
     nets = make_nets(8)

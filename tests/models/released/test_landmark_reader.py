@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.landmark_reader import BLOB_ID, WEIGHTS, SlimReader, load_landmark_reader
+from models.landmark_reader import SlimReader
+from models.released.landmark_reader import BLOB_ID, WEIGHTS, load_landmark_reader
 from models.released.pretrained import git_blob_id
 from utils.errors import UserError
 
@@ -69,7 +70,7 @@ def test_a_bad_file_is_one_line(tmp_path, damage):
 
 
 def test_the_shipped_file_altered_is_refused(tmp_path, monkeypatch):
-    import models.landmark_reader as module
+    import models.released.landmark_reader as module
 
     altered = tmp_path / "slim_160_latest.pth"
     altered.write_bytes(WEIGHTS.read_bytes()[:-1] + b"\0")

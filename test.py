@@ -19,6 +19,7 @@ from utils.flags import (
     add_pixel_limit_arg,
     add_precision_args,
     check_pixel_limit,
+    check_strength,
 )
 
 
@@ -56,8 +57,7 @@ def check(p, opts):
         p.error(f"--size {opts.size}: must be at least 16")
     if opts.batch_size < 1:
         p.error(f"--batch_size {opts.batch_size}: must be at least 1")
-    if not 0 <= opts.strength <= 1:
-        p.error(f"--strength {opts.strength}: must be between 0 and 1")
+    check_strength(p, opts)
     if opts.face_size < 16 or opts.face_size % 4:
         p.error(f"--face_size {opts.face_size}: must be a multiple of 4 and at least 16")
     if opts.num < 0:

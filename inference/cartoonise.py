@@ -84,14 +84,20 @@ def pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(x, (0, pw, 0, ph), mode=mode) if ph or pw else x
 
 
+def fade(photo, cartoon, strength):
+    """The style strength s: s·cartoon + (1 − s)·photo (arrays or tensors, on any one scale; s a number or a
+    tensor). s = 0 is the photo, s = 1 the cartoon, a linear fade between (test.py --strength, the exports)."""
+    return strength * cartoon + (1 - strength) * photo
+
+
 def blend(photo: np.ndarray, cartoon: np.ndarray, strength: float) -> np.ndarray:
-    """Style strength: round(s·cartoon + (1 − s)·photo) per pixel on 0–255. s = 0 gives the photo back exactly,
-    s = 1 the cartoon exactly; in between, a linear fade."""
+    """``fade`` on 0–255 uint8 images, rounded per pixel. s = 0 gives the photo back exactly, s = 1 the cartoon
+    exactly."""
     if strength >= 1:
         return cartoon
     if strength <= 0:
         return photo
-    mixed = strength * cartoon.astype(np.float32) + (1 - strength) * photo.astype(np.float32)
+    mixed = fade(photo.astype(np.float32), cartoon.astype(np.float32), strength)
     return np.clip(mixed.round(), 0, 255).astype(np.uint8)
 
 

@@ -18,12 +18,12 @@ import torch
 from skimage import data
 from torch import nn
 
-from inference.cartoonise import Cartooniser, load_generator, resolve_checkpoint
+from inference.cartoonise import Cartooniser, fade, load_generator, resolve_checkpoint
 from models.conventions import conventions, generate
 from models.phase_conv import split_upsampling
 from models.released.pretrained import cache_root
 from utils.errors import UserError, cli
-from utils.flags import add_checkpoint_args
+from utils.flags import add_checkpoint_args, check_strength
 from utils.image_io import to_batch
 from utils.runtime import Precision
 
@@ -41,7 +41,7 @@ class ExportGraph(nn.Module):
 
     def forward(self, photo):
         cartoon = generate(self.G, photo)
-        return cartoon if self.strength == 1 else self.strength * cartoon + (1 - self.strength) * photo
+        return cartoon if self.strength == 1 else fade(photo, cartoon, self.strength)
 
 
 def export_onnx(G: nn.Module, path, opset: int = 18, strength: float = 1.0) -> Path:
@@ -70,8 +70,7 @@ class PixelGraph(nn.Module):
     def forward(self, rgba, strength):
         photo = rgba[..., :3].permute(0, 3, 1, 2).float() / 127.5 - 1
         cartoon = generate(self.G, photo).clamp(-1, 1)
-        mixed = strength * cartoon + (1 - strength) * photo
-        rgb = ((mixed + 1) * 127.5).round().clamp(0, 255).permute(0, 2, 3, 1)
+        rgb = ((fade(photo, cartoon, strength) + 1) * 127.5).round().clamp(0, 255).permute(0, 2, 3, 1)
         return torch.cat([rgb, torch.full_like(rgb[..., :1], 255)], -1).to(torch.uint8)
 
 
@@ -146,8 +145,7 @@ def main(argv=None):
     p.add_argument("--onnx", required=True, help="output .onnx file")
     p.add_argument("--strength", type=float, default=1.0, help="style strength baked into the graph (0–1)")
     opts = p.parse_args(argv)
-    if not 0 <= opts.strength <= 1:
-        p.error(f"--strength {opts.strength}: must be between 0 and 1")
+    check_strength(p, opts)
     path, _ = resolve_checkpoint(p, opts)
     G = load_generator(path, "cpu")
     try:

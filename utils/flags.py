@@ -41,6 +41,12 @@ def check_pixel_limit(p: argparse.ArgumentParser, opts) -> None:
         p.error(f"--max_megapixels {opts.max_megapixels}: must be above 0")
 
 
+def check_strength(p: argparse.ArgumentParser, opts) -> None:
+    """--strength: the style strength between photo (0) and cartoon (1)."""
+    if not 0 <= opts.strength <= 1:
+        p.error(f"--strength {opts.strength}: must be between 0 and 1")
+
+
 def add_checkpoint_args(p) -> None:
     """The flags that name a generator (test.py, inference.export)."""
     p.add_argument("--model", default=None,

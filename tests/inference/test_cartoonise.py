@@ -89,3 +89,17 @@ def test_tiny_faces_are_left_to_the_whole_image_pass(cartooniser):
     faces([np.full((64, 64, 3), 128, np.uint8)])
     assert faces.outcome() == "no face found: the whole image was cartoonised"
     assert "no face found in 1" in faces.report()
+
+
+def test_fade_is_one_formula_for_arrays_and_tensors():
+    """s·cartoon + (1 − s)·photo: the photo at 0, the cartoon at 1, the same numbers from numpy and torch."""
+    import torch
+
+    from inference.cartoonise import fade
+
+    rng = np.random.default_rng(5)
+    photo, cartoon = rng.uniform(-1, 1, (2, 3, 4, 4)).astype(np.float32)
+    assert np.array_equal(fade(photo, cartoon, 0.0), photo) and np.array_equal(fade(photo, cartoon, 1.0), cartoon)
+    got = fade(torch.from_numpy(photo), torch.from_numpy(cartoon), torch.tensor([0.3])).numpy()
+    np.testing.assert_allclose(got, 0.3 * cartoon + 0.7 * photo, rtol=1e-6)
+    np.testing.assert_allclose(fade(photo, cartoon, 0.3), got, rtol=1e-6)

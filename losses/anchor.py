@@ -11,7 +11,7 @@ the ink lines stay. A third guard, --w9, is the flatness term (``losses/flatness
 """
 import torch
 
-from losses.distill import pixel_differences
+from losses.gradients import gradient_strength
 
 
 def style_anchor(output: torch.Tensor, anchor: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -27,12 +27,6 @@ def anchor_weight(maps: torch.Tensor, free: float) -> torch.Tensor:
     H, W). The style is held everywhere but near the eyes, brows, nose, mouth and jaw, where the geometry may move
     (f = 1: not held at all on the contours)."""
     return 1 - free * maps.amax(1, keepdim=True)
-
-
-def gradient_strength(x: torch.Tensor) -> torch.Tensor:
-    """|∂ₓx| + |∂ᵧx| of (B, C, H, W) -> (B, C, H − 1, W − 1): neighbouring-pixel differences, in float32 at least."""
-    dx, dy = pixel_differences(x.to(torch.promote_types(x.dtype, torch.float32)))
-    return dx[..., :-1, :].abs() + dy[..., :, :-1].abs()
 
 
 def shading_guard(output: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:

@@ -13,11 +13,7 @@ student too: the student's Sobel response above half the flat share's threshold 
 import torch
 
 from losses.flatness import flatness_residue
-
-
-def pixel_differences(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x[..., :, 1:] − x[..., :, :-1], x[..., 1:, :] − x[..., :-1, :]) of (B, C, H, W)."""
-    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+from losses.gradients import pixel_differences
 
 
 def distill_loss(student: torch.Tensor, teacher: torch.Tensor, edges: float = 1.0, flat: float = 0.0

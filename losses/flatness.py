@@ -4,7 +4,7 @@
 
 y is the image being trained (a distilled student's output, or a fine-tuned G's), r the reference it should be as
 flat as (the teacher's output, or the untouched starting model's). e = Sobel magnitude of the luma
-(``losses.landmark.edge_magnitude``: kernels /8, values in [-1, 1]) and τ the flat share's threshold in those
+(``losses.gradients.edge_magnitude``: kernels /8, values in [-1, 1]) and τ the flat share's threshold in those
 units (8 on OpenCV's unnormalised Sobel of 0–255 values = 8 / (8 · 127.5)). A residue of the photo's shading of
 one grey level per pixel, which an L1 term barely sees (1/127.5 per pixel), fails the flat test; this term sees
 nothing but such residues, and pushes them to half the threshold.
@@ -14,7 +14,7 @@ style anchor).
 """
 import torch
 
-from losses.landmark import edge_magnitude
+from losses.gradients import edge_magnitude
 
 FLAT = 1 / 127.5  # the flat share's threshold (8 of OpenCV's Sobel on 0–255) in edge_magnitude's units
 

@@ -28,12 +28,10 @@ nothing, and G may keep its flat colour there; the contours above τ must still 
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
+from losses.gradients import edge_magnitude
 from losses.surface import surface
 from utils.faces.layout import PARTS
-
-SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
 
 
 def heatmaps(points: torch.Tensor, size: int, sigma: float) -> torch.Tensor:
@@ -44,15 +42,6 @@ def heatmaps(points: torch.Tensor, size: int, sigma: float) -> torch.Tensor:
     dy2 = (coords.view(1, 1, size, 1) - points[..., 1, None, None]).square()
     gauss = torch.exp(-(dx2 + dy2) / (2 * sigma**2)).nan_to_num(0.0)  # (B, 68, size, size)
     return torch.stack([gauss[:, list(idx)].amax(1) for idx in PARTS.values()], 1)
-
-
-def edge_magnitude(x: torch.Tensor) -> torch.Tensor:
-    """Sobel gradient magnitude of the luma of (B, 3, H, W) -> (B, 1, H, W) (replicate borders)."""
-    luma = (x * torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)).sum(1, True)
-    kx = SOBEL_X.to(x.dtype).to(x.device).view(1, 1, 3, 3)
-    padded = F.pad(luma, (1, 1, 1, 1), mode="replicate")
-    gx, gy = F.conv2d(padded, kx), F.conv2d(padded, kx.transpose(2, 3))
-    return torch.sqrt(gx.square() + gy.square() + 1e-12)
 
 
 def landmark_loss(output: torch.Tensor, photo: torch.Tensor, maps: torch.Tensor, threshold: float = 0.0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from losses.distill import distill_loss, pixel_differences
+from losses.distill import distill_loss
 
 
 def test_matches_numpy_on_random_images():
@@ -26,12 +26,6 @@ def test_a_shift_of_brightness_costs_l1_only_and_a_lost_line_costs_both():
     assert brighter["l1"].item() == pytest.approx(0.2) and brighter["edges"].item() == pytest.approx(0, abs=1e-7)
     no_line = distill_loss(torch.zeros_like(t), t)
     assert no_line["edges"].item() > 0 and no_line["l1"].item() == pytest.approx(1 / 8)
-
-
-def test_pixel_differences_shapes_and_values():
-    x = torch.arange(12.0).view(1, 1, 3, 4)
-    dx, dy = pixel_differences(x)
-    assert dx.shape == (1, 1, 3, 3) and (dx == 1).all() and dy.shape == (1, 1, 2, 4) and (dy == 4).all()
 
 
 def test_bf16_outputs_are_compared_in_float32():

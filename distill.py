@@ -24,8 +24,8 @@ from utils.errors import cli
 @cli
 def main(argv=None):
     # before torch: --help and --dry-run answer at once
-    opts = parse_training_options(distill_parser, argv, prefix_of=lambda o: f"live{o.model_version}")
-    return None if opts is None else distill(opts)
+    parsed = parse_training_options(distill_parser, argv, prefix_of=lambda o: f"live{o.model_version}", kind="distill")
+    return None if parsed is None else distill(*parsed)
 
 
 def learning_rate(step: int, total: int, base: float) -> float:
@@ -33,7 +33,7 @@ def learning_rate(step: int, total: int, base: float) -> float:
     return base * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
 
 
-def distill(opts):
+def distill(opts, resumed: dict | None = None):
     import torch
 
     from models.conventions import generate
@@ -74,7 +74,7 @@ def distill(opts):
                                             teacher_arch=teacher.arch()), columns, shown=("l1", "edges", "flat"))
 
     return training_loop(opts, s, f"live{opts.model_version}", "distill", parts, [photos], prepare, "distillation",
-                         command="python distill.py")
+                         command="python distill.py", resumed=resumed)
 
 
 def initial_student(opts, teacher, write):

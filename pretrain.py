@@ -13,11 +13,11 @@ PREFIX = "pre_gen"
 @cli
 def main(argv=None):
     # before torch: --help and --dry-run answer at once (torch loads only to read a checkpoint to resume)
-    opts = parse_training_options(pretrain_parser, argv)
-    return None if opts is None else pretrain(opts)
+    parsed = parse_training_options(pretrain_parser, argv)
+    return None if parsed is None else pretrain(*parsed)
 
 
-def pretrain(opts):
+def pretrain(opts, resumed: dict | None = None):
     # imported here, after the arguments are parsed: --help never waits for torch
     import torch
 
@@ -44,7 +44,7 @@ def pretrain(opts):
         return Steps(step=lambda step, now: pretrain_step(s.images(now[0]), wrapped, opt_G, s.precision),
                      state=checkpoint_state("pretrain", opts, parts, s.precision), columns=columns, shown=("l1",))
 
-    return training_loop(opts, s, PREFIX, "pretrain", parts, [photos], prepare, "pretraining")
+    return training_loop(opts, s, PREFIX, "pretrain", parts, [photos], prepare, "pretraining", resumed=resumed)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,11 @@ from utils.errors import UserError, cli
 @cli
 def main(argv=None):
     # before torch: --help and --dry-run answer at once (torch loads only to read a checkpoint to resume)
-    opts = parse_training_options(train_parser, argv, prefix_of=lambda o: f"gen{o.model_version}")
-    return None if opts is None else train(opts)
+    parsed = parse_training_options(train_parser, argv, prefix_of=lambda o: f"gen{o.model_version}", kind="train")
+    return None if parsed is None else train(*parsed)
 
 
-def train(opts):
+def train(opts, resumed: dict | None = None):
     # imported here, after the arguments are parsed: --help never waits for torch
     from training.held_out import HeldOut
     from training.loop import Session, training_loop
@@ -27,15 +27,15 @@ def train(opts):
     s = Session.begin(opts)
     photos = s.folder(opts.photo_dir, opts.image_size, max_pixels(opts))
     cartoons = s.folder(opts.cartoon_dir, opts.image_size, max_pixels(opts))
-    nets, origin = networks(opts, s)
+    nets, origin = networks(opts, s, resumed)
     held_out = (HeldOut(opts.eval_dir, opts.eval_num, opts.predictor, write=s.write, max_pixels=max_pixels(opts))
                 if opts.eval_dir and s.d.main else None)
     prepare = adversarial_steps(opts, s, nets, photos, held_out, origin)
     return training_loop(opts, s, f"gen{opts.model_version}", "train", nets.parts(), [photos, cartoons], prepare,
-                         "training")
+                         "training", resumed=resumed)
 
 
-def networks(opts, s):
+def networks(opts, s, resumed: dict | None):
     """(Nets, the generator's origin): G from its start (or the run's checkpoint), both discriminators, the content
     network when a term needs it, both optimisers, and the style anchor and landmark reader when their terms are
     on."""
@@ -47,7 +47,7 @@ def networks(opts, s):
     from training.start import anchor_generator, initial_generator, landmark_view
     from training.steps import Nets
 
-    G, origin = initial_generator(opts, s.write)
+    G, origin = initial_generator(opts, s.write, resumed)
     if opts.image_size % G.size_multiple:
         raise UserError(f"--image_size {opts.image_size}: the {G.name} generator needs a multiple of "
                         f"{G.size_multiple}")

@@ -74,14 +74,15 @@ class Steps:
 
 
 def training_loop(opts, session: Session, prefix: str, kind: str, parts: dict, datasets: list, prepare,
-                  what: str, command: str | None = None) -> int:
+                  what: str, command: str | None = None, resumed: dict | None = None) -> int:
     """Train ``parts`` (networks and optimisers by checkpoint name) for steps start+1 … opts.total_iter on
     batches of ``datasets`` (one endless, resumable stream each, seeded opts.seed, opts.seed + 1, …); return
     the exit status (128 + a stopping signal, else 0). ``kind``: the checkpoint's kind (pretrain, train, distill);
-    ``what``: the run's name in its last line; ``command``: how a person continues it."""
+    ``what``: the run's name in its last line; ``command``: how a person continues it; ``resumed``: the checkpoint
+    to continue from (``training.resume.load_for_resume``, read once), or None."""
     s, d = session, session.d
     with Run(opts, prefix, write=s.write, writes=d.main, provenance=provenance(s.device), command=command) as run:
-        start = run.resume(kind, parts, s.precision, d)
+        start = run.resume(resumed, parts, s.precision, d)
         steps = prepare(start)
         skips = SkipReport(s.write)
         streams = [batches(images, opts.batch_size, opts.seed + k, start, opts.workers, opts.flip, d.rank, d.world,

@@ -161,18 +161,21 @@ def check_training_options(p: argparse.ArgumentParser, opts: argparse.Namespace)
     return opts
 
 
-def parse_training_options(parser_factory, argv=None, prefix_of=lambda opts: "pre_gen") -> argparse.Namespace | None:
-    """Parse and check (``parser_factory``: pretrain_parser or train_parser); with --resume/--checkpoint restore
-    the run's options from its checkpoint (training.resume); with --dry-run print the resolved options as
-    JSON and return None. ``prefix_of(opts)`` names the run's checkpoints."""
+def parse_training_options(parser_factory, argv=None, prefix_of=lambda opts: "pre_gen", kind: str = "pretrain"
+                           ) -> tuple[argparse.Namespace, dict | None] | None:
+    """Parse and check (``parser_factory``: pretrain_parser, train_parser or distill_parser); with --resume or
+    --checkpoint, restore the run's options from its checkpoint (training.resume, which reads it once and checks
+    that it is a ``kind`` checkpoint). Returns (options, the checkpoint to resume or None); with --dry-run prints
+    the resolved options as JSON and returns None. ``prefix_of(opts)`` names the run's checkpoints."""
     parser = parser_factory()
-    opts = check_training_options(parser, parser.parse_args(argv))
+    opts, resumed = check_training_options(parser, parser.parse_args(argv)), None
     if opts.resume or opts.checkpoint is not None:
         from training.resume import resolve_resume
 
         main_process = os.environ.get("RANK", "0") == "0"
-        opts = resolve_resume(parser_factory, opts, argv, prefix_of, print if main_process else (lambda *_: None))
+        opts, resumed = resolve_resume(parser_factory, opts, argv, prefix_of, kind,
+                                       print if main_process else (lambda *_: None))
     if opts.dry_run:
         print(json.dumps(vars(opts), indent=2, sort_keys=True))
         return None
-    return opts
+    return opts, resumed

@@ -19,6 +19,13 @@ from utils.errors import UserError
 # the flags that say what to resume, not how the run trains: never taken from the checkpoint
 CONTROL = ("resume", "checkpoint", "dry_run")
 
+# options that earlier versions saved under another name: old name -> (today's name, old value -> today's value).
+# A saved name that is neither an option of today's scripts, nor here, nor in RETIRED stops the resume: a renamed
+# setting must never lose its saved value in silence.
+RENAMED = {"amp": ("precision", {"off": "fp32", "bf16": "bf16", "fp16": "fp16"})}
+# options that earlier versions saved and that no longer exist: name -> why their value no longer matters
+RETIRED: dict[str, str] = {}
+
 # options whose change on resume is refused, with why
 REFUSED = {
     "image_size": "the weights were trained on crops of this size",
@@ -73,10 +80,12 @@ def restore_options(opts: argparse.Namespace, given: set[str], saved: dict, path
 
     Returns (options, overrides): overrides are (name, saved value, given value) for given flags that differ.
     A refused override (REFUSED) is a UserError with the reason. Options that ``saved`` lacks (added to the
-    scripts after the checkpoint was written) keep their defaults."""
+    scripts after the checkpoint was written) keep their defaults; names it has under an earlier name are
+    translated (RENAMED); a name this version does not know at all is a UserError (``translate``)."""
     merged, overrides = vars(opts).copy(), []
+    saved = translate(saved, merged, path)
     for name, value in saved.items():
-        if name in CONTROL or name not in merged:
+        if name in CONTROL:
             continue
         if name not in given:
             merged[name] = value
@@ -95,25 +104,50 @@ def native_bf16_here(device: str) -> bool:
     return pick_device(device).type != "cpu" or native_bf16_cpu()
 
 
-def resolve_resume(parser_factory, opts: argparse.Namespace, argv, prefix_of, write=print) -> argparse.Namespace:
-    """With --resume [PATH] or --checkpoint N: the run's options restored from its checkpoint (command-line flags
-    override), ``opts.resume`` set to the checkpoint's path. Unchanged otherwise. ``prefix_of(opts)`` names the
-    run's checkpoints ('pre_gen', 'gen{model_version}')."""
-    path = resume_path(opts, prefix_of(opts))
-    if path is None:
-        return opts
+def load_for_resume(path, kind: str) -> dict:
+    """The checkpoint to continue from, read once and checked once: a checkpoint of this project, of this run's
+    kind (pretrain, train, distill) first, then a valid step and options. Everything a resumed run needs (its
+    options, its generator's architecture and origin, the states) comes from this one reading."""
     from utils.checkpoint import load_checkpoint  # torch: only when resuming
 
-    ckpt = load_checkpoint(path)
-    saved = ckpt.get("options")
-    if not isinstance(saved, dict) or not isinstance(ckpt.get("step"), int):
+    ckpt = load_checkpoint(path, kind=kind)
+    if not isinstance(ckpt.get("step"), int) or ckpt["step"] < 0 or not isinstance(ckpt.get("options"), dict):
         raise UserError(f"{path}: has no valid step or options to resume from")
+    return ckpt
+
+
+def translate(saved: dict, known: dict, path) -> dict:
+    """A checkpoint's options in today's names: RENAMED ones renamed (their values mapped), RETIRED ones dropped.
+    Any other name that ``known`` (today's options) lacks is a UserError naming it: its value would be lost."""
+    out = {}
+    for name, value in saved.items():
+        if name in RENAMED:
+            new, values = RENAMED[name]
+            out.setdefault(new, values.get(value, value))
+        elif name in known or name in CONTROL:
+            out[name] = value
+        elif name not in RETIRED:
+            raise UserError(f"{path}: was saved with an option this version does not know, --{name} {value}: "
+                            f"resume it with the version that wrote it (training.resume.RENAMED maps renamed "
+                            f"options)")
+    return out
+
+
+def resolve_resume(parser_factory, opts: argparse.Namespace, argv, prefix_of, kind: str, write=print
+                   ) -> tuple[argparse.Namespace, dict | None]:
+    """With --resume [PATH] or --checkpoint N: (the run's options restored from its checkpoint, command-line flags
+    overriding, ``opts.resume`` set to the checkpoint's path; the checkpoint). Unchanged and None otherwise.
+    ``prefix_of(opts)`` names the run's checkpoints ('pre_gen', 'gen{model_version}'); ``kind`` is theirs."""
+    path = resume_path(opts, prefix_of(opts))
+    if path is None:
+        return opts, None
+    ckpt = load_for_resume(path, kind)
     given = given_flags(parser_factory, argv)
-    opts, overrides = restore_options(opts, given, saved, path)
+    opts, overrides = restore_options(opts, given, ckpt["options"], path)
     opts.resume, opts.checkpoint = str(path), None
     if opts.precision == "bf16" and "precision" not in given and not native_bf16_here(opts.device):
         opts.precision = "auto"
         overrides.append(("precision", "bf16", "auto (this CPU has no native bf16: emulated, it is ~100× slower)"))
     said = "; overrides: " + ", ".join(f"--{n} {a} → {b}" for n, a, b in overrides) if overrides else ""
     write(f"resuming {prefix_of(opts)} from {path} (step {ckpt['step']}) with the run's own options{said}")
-    return opts
+    return opts, ckpt

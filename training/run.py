@@ -14,11 +14,9 @@ import types
 from pathlib import Path
 
 from training.distributed import Dist, any_rank, gather, unwrap
-from training.resume import resume_path
 from utils.checkpoint import (
     capture_rng,
     checkpoint_path,
-    load_checkpoint,
     load_state,
     prune,
     restore_rng,
@@ -83,7 +81,7 @@ class Run:
     """Owns a run's folder ({log_dir}/{prefix}) and its checkpoints ({save_dir}/{prefix}_batch_N.pth)::
 
         with Run(opts, "gen1", write, writes=d.main) as run:
-            start = run.resume("train", parts, precision, d)   # 0 when starting afresh
+            start = run.resume(resumed, parts, precision, d)   # 0 when starting afresh
             for step in ...: run.record(...); run.end_step(...)
             run.finish(step, skips, "training")
         return run.exit_code
@@ -149,12 +147,12 @@ class Run:
         """128 + the signal that stopped the run (the shell's convention), else 0."""
         return 128 + self.stop_signal if self.stop_signal is not None else 0
 
-    def resume(self, kind: str, parts: dict, precision, d: Dist) -> int:
-        """Restore --checkpoint N / --resume into ``parts`` (checked against these options) and return its step,
-        or 0 with nothing to resume; then open the run's folder (options.json, losses.jsonl)."""
-        start, path = 0, resume_path(self.opts, self.prefix)
-        if path is not None:
-            start = restore_training_state(load_for_resume(path, kind), path, parts,
+    def resume(self, checkpoint: dict | None, parts: dict, precision, d: Dist) -> int:
+        """Restore ``checkpoint`` (the one --resume named, read and checked once by training.resume; None: a fresh
+        run) into ``parts`` and return its step, or 0; then open the run's folder (options.json, losses.jsonl)."""
+        start = 0
+        if checkpoint is not None:
+            start = restore_training_state(checkpoint, self.opts.resume, parts,
                                            precision, d, self.write)  # announced when the options were restored
         if self.writes:
             self._open(start)
@@ -306,12 +304,3 @@ def keep_rows_up_to(log: Path, step: int) -> None:
     tmp = log.with_name(log.name + ".tmp")
     tmp.write_text("".join(kept))
     os.replace(tmp, log)
-
-
-def load_for_resume(path, kind: str) -> dict:
-    """The checkpoint to continue from, checked: its kind and a valid step (its options were restored into this
-    run's by training.resume)."""
-    ckpt = load_checkpoint(path, kind=kind)
-    if not isinstance(ckpt.get("step"), int) or ckpt["step"] < 0 or not isinstance(ckpt.get("options"), dict):
-        raise UserError(f"{path}: has no valid step or options")
-    return ckpt

@@ -9,14 +9,13 @@ from utils.checkpoint import list_checkpoints, load_checkpoint
 from utils.errors import UserError
 
 
-def initial_generator(opts, write=print) -> tuple[CartoonGenerator, dict | None]:
-    """(G to train, its origin). Resuming: G of the resumed checkpoint's architecture (its weights are loaded by
-    ``Run.resume``) and the origin that checkpoint recorded; otherwise the start checkpoint's generator with its
-    weights, and ``origin(start)``. The architecture (White-box's U-Net or the author's face model) comes from the
-    file, never from a flag."""
-    if opts.resume:  # a path: training.resume resolved it
-        ckpt = load_checkpoint(opts.resume)
-        return build_generator(ckpt.get("arch", {})), ckpt.get("origin")
+def initial_generator(opts, write=print, resumed: dict | None = None) -> tuple[CartoonGenerator, dict | None]:
+    """(G to train, its origin). Resuming (``resumed``: the checkpoint, read once by training.resume): G of its
+    architecture (its weights are loaded by ``Run.resume``) and the origin it recorded; otherwise the start
+    checkpoint's generator with its weights, and ``origin(start)``. The architecture (White-box's U-Net or the
+    author's face model) comes from the file, never from a flag."""
+    if resumed is not None:
+        return build_generator(resumed.get("arch", {})), resumed.get("origin")
     path = start_checkpoint(opts, write)
     ckpt = load_checkpoint(path)
     return generator_from(ckpt, path).train(), origin(ckpt, opts.pretrained or path)

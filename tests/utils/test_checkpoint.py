@@ -182,3 +182,25 @@ def test_fuzz_load_checkpoint(tmp_path):
         assert_valid_or(bounded(keys, path), UserError)
 
     check()
+
+
+def test_a_checkpoint_of_the_loop_before_training_loop_resumes_bit_exactly(tmp_path, photo_dir):
+    """tests/fixtures/pre_gen_batch_2_aef0002.pth was written by commit aef0002 (the three loops before
+    training/loop.py; G 4 channels, 1 block, 16², fp32, on conftest's photo_dir). Today's loop resumes it: to
+    step 4 at once, and to 3 then to 4, end with the same weights, bit for bit."""
+    import pretrain
+
+    ends = []
+    for stops in ([4], [3, 4]):
+        save = tmp_path / f"ck{len(stops)}"
+        save.mkdir()
+        shutil.copy(FIXTURES / "pre_gen_batch_2_aef0002.pth", save / "pre_gen_batch_2.pth")
+        for total in stops:
+            pretrain.main(["--photo_dir", str(photo_dir), "--total_iter", str(total), "--save_dir", str(save),
+                           "--log_dir", str(tmp_path / "l"), "--workers", "0", "--device", "cpu", "--resume"])
+        ends.append(load_checkpoint(save / "pre_gen_batch_4.pth", kind="pretrain"))
+    old = load_checkpoint(FIXTURES / "pre_gen_batch_2_aef0002.pth")
+    assert ends[0]["options"]["precision"] == "fp32" and ends[0]["options"]["image_size"] == 16
+    for key in ends[0]["G"]:
+        assert torch.equal(ends[0]["G"][key], ends[1]["G"][key]), key
+    assert not all(torch.equal(ends[0]["G"][k], old["G"][k]) for k in old["G"])  # two steps did train

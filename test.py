@@ -90,7 +90,8 @@ def main(argv=None):
     from utils.progress import progress
     from utils.runtime import Precision, pick_device
 
-    path, tag = resolve_checkpoint(p, opts)
+    path, tag = resolve_checkpoint(opts.model or opts.checkpoint, opts.save_dir, opts.model_version, opts.batch,
+                                   opts.pretrain)
     device = pick_device(opts.device)
     ckpt = load_checkpoint(path)  # read once: the generator, and what the sheet must say about it
     made = ckpt.get("provenance", {})
@@ -110,8 +111,8 @@ def main(argv=None):
         from inference.faces import FaceCartooniser
         from utils.faces.landmarks import FaceLandmarks
         cartoonise = FaceCartooniser(cartoonise, FaceLandmarks(opts.predictor), opts.face_size)
-    out_dir = output_folder(opts, tag)
-    files, root, video, not_images = inputs(opts)
+    out_dir = output_folder(opts.out, tag, opts.align, opts.strength)
+    files, root, video, not_images = inputs(opts.input, opts.photo_dir, opts.num)
     if not_images:
         print(not_images)
     outputs = {f: output_paths(out_dir, name) for f, name in zip(files, output_names(files, root))}

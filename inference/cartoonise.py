@@ -21,15 +21,17 @@ from utils.image_io import to_batch, to_uint8
 from utils.runtime import Precision
 
 
-def resolve_checkpoint(p, opts, write=print) -> tuple[Path, str]:
-    """(checkpoint path, a short tag naming it) from those flags; none of --model/--checkpoint/--batch: p.error."""
-    spec = opts.model or opts.checkpoint
+def resolve_checkpoint(spec: str | None, save_dir, model_version: int, batch: int | None, pretrain: bool = False,
+                       write=print) -> tuple[Path, str]:
+    """(checkpoint path, a short tag naming it): ``spec`` (a model name or a checkpoint path: --model or
+    --checkpoint), else a training run's step (``checkpoint_for``). Neither: a UserError saying what to give."""
     if spec:
         return resolve_model(spec, write), Path(spec).stem if Path(spec).suffix == ".pth" else Path(spec).name
-    if opts.batch is None:
-        p.error("give --model whitebox (or a checkpoint path), or --batch N (a training step) with --model_version")
-    path = checkpoint_for(opts.save_dir, opts.model_version, opts.batch, opts.pretrain)
-    return path, f"pre_{opts.batch}" if opts.pretrain else f"{opts.model_version}_{opts.batch}"
+    if batch is None:
+        raise UserError("give --model whitebox (or a checkpoint path), or --batch N (a training step) with "
+                        "--model_version")
+    path = checkpoint_for(save_dir, model_version, batch, pretrain)
+    return path, f"pre_{batch}" if pretrain else f"{model_version}_{batch}"
 
 
 def checkpoint_for(save_dir, model_version: int, batch: int, pretrain: bool = False) -> Path:

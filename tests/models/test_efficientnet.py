@@ -74,3 +74,19 @@ def test_imagenet_weights_from_the_wheel_recognise_a_photo_and_give_content_feat
         f, fb, fo = features(photo), features(blurred), features(other)
     assert f.shape == (1, 40 + 112, 16, 16)
     assert (f - fb).abs().mean() < 0.5 * (f - fo).abs().mean()  # a blur keeps the content, another photo not
+
+
+def test_pooled_features_are_the_head_features_averaged_over_space():
+    """(B, 1280): the mean over H, W of the network's own extract_features on (127.5·x + 0.5)/128, per image
+    whatever the batch."""
+    pytest.importorskip("efficientnet_lite_pytorch")
+    from models.efficientnet import efficientnet_lite0_pooled
+
+    model = efficientnet_lite0_pooled()
+    x = torch.rand(2, 3, 224, 224) * 2 - 1
+    got = model(x)
+    assert got.shape == (2, 1280)
+    with torch.no_grad():
+        want = model.network.extract_features((127.5 * x + 0.5) / 128).mean((2, 3))
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(model(x[:1]), got[:1], rtol=1e-4, atol=1e-5)

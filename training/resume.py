@@ -145,6 +145,9 @@ def resolve_resume(parser_factory, opts: argparse.Namespace, argv, prefix_of, ki
     given = given_flags(parser_factory, argv)
     opts, overrides = restore_options(opts, given, ckpt["options"], path)
     opts.resume, opts.checkpoint = str(path), None
+    arithmetic = ckpt.get("arithmetic")
+    if arithmetic and opts.channels_last == "auto" and "channels_last" not in given:
+        opts.channels_last = "on" if arithmetic["channels_last"] else "off"  # auto measures: keep the run's layout
     if opts.precision == "bf16" and "precision" not in given and not native_bf16_here(opts.device):
         opts.precision = "auto"
         overrides.append(("precision", "bf16", "auto (this CPU has no native bf16: emulated, it is ~100× slower)"))

@@ -219,3 +219,22 @@ def test_a_bf16_run_continues_in_fp32_and_says_so(tmp_path, photo_dir, cartoon_d
     first = load_checkpoint(tmp_path / "ck" / "gen3_batch_2.pth", kind="train")["G"]
     assert all(torch.equal(first[k], saved["G"][k]) for k in first)  # the saved step is never rewritten
     assert load_checkpoint(tmp_path / "ck" / "gen3_batch_4.pth", kind="train")["step"] == 4
+
+
+def test_a_resumed_run_keeps_the_layout_auto_measured(tmp_path, photo_dir, cartoon_dir, vgg_file, capsys,
+                                                      monkeypatch):
+    """--channels_last auto measures which layout is faster (fp32 on a CPU without native bf16); a resume must not
+    measure again and flip it (the run would stop being bit-exact): it keeps the layout its checkpoint records."""
+    import utils.runtime
+
+    monkeypatch.setattr(utils.runtime, "native_bf16_cpu", lambda: False)
+    monkeypatch.setattr(utils.runtime, "faster_layout", lambda device: True)
+    pretrain.main(common(tmp_path, photo_dir, 2))
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2))
+    assert load_checkpoint(tmp_path / "ck" / "gen3_batch_2.pth", kind="train")["arithmetic"] == {
+        "precision": "fp32", "channels_last": True}
+    monkeypatch.setattr(utils.runtime, "faster_layout", lambda device: False)
+    capsys.readouterr()
+    train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 3, "--resume"))
+    assert "continuing in" not in capsys.readouterr().out
+    assert load_checkpoint(tmp_path / "ck" / "gen3_batch_3.pth", kind="train")["arithmetic"]["channels_last"]

@@ -6,16 +6,29 @@ from utils.flags import spare_cores
 from utils.runtime import Precision, cpu_name, resolve_precision
 
 
-@pytest.mark.parametrize("native, precision, layout, want", [
-    (True, "auto", "auto", ("bf16", True)),     # AVX512_BF16 / AMX: bf16 + channels_last (2.1× a VGG forward)
-    (False, "auto", "auto", ("fp32", False)),   # AVX2 only: bf16 was 130× slower, channels_last 5 % slower
-    (False, "bf16", "auto", ("bf16", False)),   # an explicit choice is obeyed
-    (True, "fp32", "off", ("fp32", False)),
-    (False, "fp32", "on", ("fp32", True)),
+@pytest.mark.parametrize("native, precision, layout, faster, want", [
+    (True, "auto", "auto", False, ("bf16", True)),   # AVX512_BF16 / AMX: bf16 + channels_last (2.1× a VGG forward)
+    (False, "auto", "auto", False, ("fp32", False)),  # AVX2 only: fp32, in the layout measured faster there
+    (False, "auto", "auto", True, ("fp32", True)),
+    (False, "bf16", "auto", False, ("bf16", False)),  # an explicit choice is obeyed
+    (True, "fp32", "off", True, ("fp32", False)),
+    (False, "fp32", "on", False, ("fp32", True)),
 ])
-def test_auto_follows_the_cpu_capability(native, precision, layout, want):
-    got = resolve_precision(torch.device("cpu"), precision, layout, native_bf16=lambda: native)
+def test_auto_follows_the_cpu_capability(native, precision, layout, faster, want):
+    got = resolve_precision(torch.device("cpu"), precision, layout, native_bf16=lambda: native,
+                            layout_probe=lambda device: faster)
     assert got[:2] == want
+    if not native and layout == "auto":
+        assert got[2].endswith(f"{'channels_last' if faster else 'contiguous'} measured faster here")
+
+
+def test_the_layout_probe_answers_once_per_process():
+    from utils.runtime import faster_layout
+
+    faster_layout.cache_clear()
+    first = faster_layout(torch.device("cpu"), repeats=1)
+    assert isinstance(first, bool) and faster_layout(torch.device("cpu"), repeats=1) is first
+    assert faster_layout.cache_info().hits == 1
 
 
 def test_auto_on_cuda_uses_bf16_where_the_card_has_it(monkeypatch):

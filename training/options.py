@@ -34,8 +34,8 @@ def _training_parser(description: str, total_iter: int, lr_flag: str) -> argpars
     p.add_argument("--checkpoint", type=int, default=None, metavar="N", help="resume from the step-N checkpoint")
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="PATH",
                    help="continue this run from its newest checkpoint (or PATH) with the run's own options; flags "
-                        "given with it override them (image size, batch size, generator, precision and seed are "
-                        "refused)")
+                        "given with it override them (image size, batch size, generator and seed are refused); "
+                        "--resume auto: the same, or a fresh run when there is no checkpoint yet")
     p.add_argument("--save_every", type=int, default=500, help="checkpoint every N steps (and at the end)")
     p.add_argument("--sample_every", type=int, default=200, help="sample grid every N steps")
     p.add_argument("--keep_last", type=int, default=0, help="keep only the newest K checkpoints (0: keep all)")

@@ -61,8 +61,10 @@ def resume_path(opts, prefix: str) -> Path | None:
             have = ", ".join(str(s) for s, _ in list_checkpoints(opts.save_dir, prefix)) or "none"
             raise UserError(f"{path}: checkpoint not found (steps saved for {prefix}: {have})")
         return path
-    if opts.resume is True:
+    if opts.resume is True or opts.resume == "auto":
         found = list_checkpoints(opts.save_dir, prefix)
+        if not found and opts.resume == "auto":
+            return None  # nothing yet: a fresh run (make anime_model runs the same command again to go on)
         if not found:
             raise UserError(f"--resume: nothing to resume, no {prefix}_batch_*.pth in {opts.save_dir} (start the run "
                             f"without --resume, or name the checkpoint: --resume PATH)")
@@ -139,7 +141,8 @@ def resolve_resume(parser_factory, opts: argparse.Namespace, argv, prefix_of, ki
     overriding, ``opts.resume`` set to the checkpoint's path; the checkpoint). Unchanged and None otherwise.
     ``prefix_of(opts)`` names the run's checkpoints ('pre_gen', 'gen{model_version}'); ``kind`` is theirs."""
     path = resume_path(opts, prefix_of(opts))
-    if path is None:
+    if path is None:  # --resume auto with nothing to resume yet
+        opts.resume = False
         return opts, None
     ckpt = load_for_resume(path, kind)
     given = given_flags(parser_factory, argv)

@@ -32,6 +32,8 @@ def test_resume_path_names_the_checkpoint_meant(tmp_path):
         resume_path(opts_for(tmp_path, resume=True), "gen4")
     with pytest.raises(UserError, match="--resume .*other.pth: checkpoint not found"):
         resume_path(opts_for(tmp_path, resume=str(tmp_path / "other.pth")), "gen3")
+    assert resume_path(opts_for(tmp_path, resume="auto"), "gen3") == tmp_path / "gen3_batch_10.pth"
+    assert resume_path(opts_for(tmp_path, resume="auto"), "gen4") is None  # nothing yet: a fresh run
 
 
 def test_restore_options_takes_the_runs_own_keeps_the_given_and_refuses_inexact_ones():

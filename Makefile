@@ -7,7 +7,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: demo test install app web mutate live_model live_refresh stress
+.PHONY: demo test install app web mutate live_model live_refresh stress anime_model
 
 $(STAMP): requirements.txt
 	python3 -m venv .venv
@@ -69,6 +69,30 @@ live_refresh: $(STAMP)
 	$(PY) -m models.released.release $(REFRESH) models/released/facial_live.pth \
 		--licence "CC BY-NC-SA 4.0 (a derivative of Xinrui Wang's face model: distilled from $(TEACHER); non-commercial use only)" \
 		--made "make live_refresh (TEACHER=$(TEACHER) PHOTOS=$(PHOTOS)), from the facial_live before it"
+
+# the project's own cartoon model, from nothing but photos and cartoons: selfie2anime split (the last 100 photos to
+# report, the 100 before them to watch the run), White-box's L1 pretraining, then every term of the loss with
+# EfficientNet-Lite0 as the content network (offline), scored on the report set, released as `anime` only when it
+# meets every bound (studies/anime_model.py). Resumable: run it again and it goes on where it stopped. Cost and
+# figures: docs/anime.md
+CARTOONS ?= ../shared/data/selfie2anime/cartoon
+ANIME_DATA := datasets/selfie2anime
+ANIME := checkpoints/anime
+ANIME_STEPS ?= 30000
+ANIME_WEIGHTS ?= --w0 1e5 --w1 0.1 --w2 1 --w3 2e3 --w4 2e3 --w5 1
+ANIME_FLAGS := --batch_size 8 --image_size 128 --photo_dir $(ANIME_DATA)/train --save_dir $(ANIME)/saved_models \
+	--log_dir $(ANIME)/logs --resume auto
+anime_model: $(STAMP)
+	.venv/bin/pip install -q -r requirements-study.txt
+	$(PY) -m datasets.split $(PHOTOS) $(ANIME_DATA) --held_out watch=100 report=100
+	$(PY) pretrain.py $(ANIME_FLAGS) --total_iter 2000 --save_every 500
+	$(PY) train.py $(ANIME_FLAGS) --model_version 11 --total_iter $(ANIME_STEPS) --cartoon_dir $(CARTOONS) \
+		--pretrained $(ANIME)/saved_models/pre_gen_batch_2000.pth --vgg_weights efficientnet-lite0 \
+		--landmark_view points $(ANIME_WEIGHTS) --eval_dir $(ANIME_DATA)/watch --eval_every 500 --eval_num 100 \
+		--save_every 500 --sample_every 500
+	$(PY) -m training.plot $(ANIME)/logs/gen11 --out results/anime/curves.png
+	$(PY) -m studies.anime_model --run $(ANIME) --model_version 11 --watch $(ANIME_DATA)/watch \
+		--report $(ANIME_DATA)/report --cartoon_dir $(CARTOONS) --out results/anime --release models/released/anime.pth
 
 # the flake routine: the tests that race (processes, signals, the page) N times (30 by default), failures counted per
 # test (tests/stress.py; the tally in results/stress.json). Run it after any change to processes, signals or the page

@@ -54,3 +54,31 @@ def test_the_sheet_is_one_row_per_photo_and_one_column_per_model():
     images = [[np.full((40, 30, 3), k, np.uint8)] * 8 for k in range(3)]
     out = sheet(images, 16)
     assert out.shape == (6 * 16, 3 * 16, 3) and out[0, 20, 0] == 1
+
+
+def test_the_whole_command_on_a_tiny_run(tmp_path, trained_checkpoint, capsys):
+    """A run folder (a checkpoint and the watch set's evaluations), three report photos, a few cartoons: the step is
+    chosen, the report written with the shipped facial_landmarks beside it, and a model missing the bounds (two
+    steps of training) is not released."""
+    pytest.importorskip("efficientnet_lite_pytorch")
+    import json
+    import shutil
+
+    from studies.anime_model import main
+    from utils.image_io import skimage_photo, write_image
+
+    run = tmp_path / "run"
+    (run / "saved_models").mkdir(parents=True)
+    shutil.copy(trained_checkpoint, run / "saved_models" / "gen11_batch_2.pth")
+    (run / "logs" / "gen11").mkdir(parents=True)
+    (run / "logs" / "gen11" / "eval.jsonl").write_text(json.dumps({"step": 2, **GOOD, "kid_effnet": 0.1}) + "\n")
+    for k, name in enumerate(("astronaut", "coffee", "chelsea")):
+        write_image(tmp_path / "report" / f"{name}.png", skimage_photo(name)[::4, ::4])
+        write_image(tmp_path / "anime" / f"{k}.png", skimage_photo(name)[::8, ::8] // 64 * 64)
+    main(["--run", str(run), "--report", str(tmp_path / "report"), "--cartoon_dir", str(tmp_path / "anime"),
+          "--out", str(tmp_path / "out"), "--size", "64", "--release", str(tmp_path / "anime.pth")])
+    out = capsys.readouterr().out
+    assert "chosen on the watch set: step 2" in out and "not released:" in out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert set(report["stats"]) == {"gen11 step 2", "facial_landmarks"} and report["photos"] == 3
+    assert not (tmp_path / "anime.pth").exists() and (tmp_path / "out" / "sheet.jpg").is_file()

@@ -7,6 +7,7 @@ error on the others instead of a hang (torchrun also stops the survivors when on
 """
 import contextlib
 import datetime
+import gc
 import inspect
 import os
 from dataclasses import dataclass
@@ -95,8 +96,15 @@ def barrier() -> None:
 
 
 def cleanup() -> None:
+    """Tear the process group down while the interpreter is fully alive. A gloo group whose C++ object outlives
+    this (held by a reference cycle: a DDP module, its reducer, a work handle) is destroyed at interpreter exit,
+    where its worker threads' tensors need the GIL of an interpreter being finalised: the process aborts
+    ("terminate called without an active exception", SIGABRT; PyTorch PR #179291 and issue #190489 describe it).
+    So cyclic garbage is collected before and after destroy_process_group, and the group dies here."""
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
+        gc.collect()
 
 
 @contextlib.contextmanager

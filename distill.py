@@ -37,20 +37,14 @@ def distill(opts, resumed: dict | None = None):
     import torch
 
     from models.conventions import generate
-    from models.released.pretrained import resolve_model
-    from models.zoo import generator_from
     from training import distributed
     from training.loop import Session, Steps, checkpoint_state, training_loop
     from training.steps import distill_step
-    from utils.checkpoint import load_checkpoint
     from utils.flags import max_pixels
-    from utils.runtime import requires_grad
 
     s = Session.begin(opts)
     photos = s.folder(opts.photo_dir, opts.image_size, max_pixels(opts), holdout=opts.holdout)
-    teacher_path = resolve_model(opts.teacher, s.write)
-    teacher = generator_from(load_checkpoint(teacher_path), teacher_path).to(s.device).eval()
-    requires_grad(teacher, False)
+    teacher, teacher_path = frozen_teacher(opts.teacher, s.device, s.write)
     s.write(f"teacher: {teacher_path} ({teacher.arch()}); {len(photos)} photos to learn from, {opts.holdout} held "
             f"out")
     student = initial_student(opts, teacher, s.write).to(s.device)
@@ -75,6 +69,19 @@ def distill(opts, resumed: dict | None = None):
 
     return training_loop(opts, s, f"live{opts.model_version}", "distill", parts, [photos], prepare, "distillation",
                          command="python distill.py", resumed=resumed)
+
+
+def frozen_teacher(name: str, device, write):
+    """(the teacher, frozen in eval mode on ``device``; its file): a model name or a checkpoint."""
+    from models.released.pretrained import resolve_model
+    from models.zoo import generator_from
+    from utils.checkpoint import load_checkpoint
+    from utils.runtime import requires_grad
+
+    path = resolve_model(name, write)
+    teacher = generator_from(load_checkpoint(path), path).to(device).eval()
+    requires_grad(teacher, False)
+    return teacher, path
 
 
 def initial_student(opts, teacher, write):

@@ -47,7 +47,7 @@ def networks(opts, s, resumed: dict | None):
     from training.start import anchor_generator, initial_generator, landmark_view
     from training.steps import Nets
 
-    G, origin = initial_generator(opts, s.write, resumed)
+    G, origin = initial_generator(opts.pretrained, opts.save_dir, s.write, resumed)
     if opts.image_size % G.size_multiple:
         raise UserError(f"--image_size {opts.image_size}: the {G.name} generator needs a multiple of "
                         f"{G.size_multiple}")
@@ -58,9 +58,11 @@ def networks(opts, s, resumed: dict | None):
     nets = Nets(G, D_texture, D_surface, vgg, torch.optim.Adam(G.parameters(), opts.lr, betas=betas),
                 torch.optim.Adam([*D_texture.parameters(), *D_surface.parameters()], opts.lr, betas=betas))
     if weights.holds_to_start:
-        nets.anchor = s.precision.layout(anchor_generator(opts, s.write).to(s.device))
+        said = f"--w6 {opts.w6:g}, guards --w7 {opts.w7:g} --w8 {opts.w8:g} --w9 {opts.w9:g}"
+        nets.anchor = s.precision.layout(anchor_generator(opts.pretrained, opts.save_dir, said, s.write).to(s.device))
     if weights.landmark > 0:
-        nets.landmark = landmark_view(opts, s.device)
+        nets.landmark = landmark_view(opts.landmark_view, opts.landmark_sigma, opts.landmark_threshold,
+                                      opts.landmark_reader, s.device)
     return nets, origin
 
 
@@ -80,7 +82,8 @@ def adversarial_steps(opts, s, nets, photos, held_out, origin):
 
     def prepare(start: int) -> Steps:
         needs_points = weights.landmark > 0 or (weights.anchor > 0 and opts.anchor_free > 0)
-        photos.landmarks = face_landmarks(opts, s.d, s.write) if needs_points else None
+        photos.landmarks = face_landmarks(opts.photo_dir, opts.landmark_cache, opts.save_dir, opts.predictor,
+                                          opts.workers, s.d, s.write) if needs_points else None
         nets.G, nets.D_texture, nets.D_surface = (distributed.wrap(s.precision.layout(m), s.d, s.device)
                                                   for m in (G, parts["D_texture"], parts["D_surface"]))
         nets.vgg = s.precision.layout(vgg) if vgg is not None else None

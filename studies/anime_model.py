@@ -101,6 +101,8 @@ def markdown(stats: dict, kids: dict, passed: dict[str, bool], model: str) -> st
     for m, measures in stats.items():
         cells = [f"{measures[k][0]:.4g} [{measures[k][1]:.4g}, {measures[k][2]:.4g}]" for k in names]
         rows.append(f"| {m} | " + " | ".join(cells) + f" | {kids.get(m, float('nan')):.4g} |")
+    if not passed:
+        return "\n".join(rows) + "\n"
     bounds = ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in passed.items())
     return "\n".join(rows) + f"\n\n{model}: {bounds}.\n"
 

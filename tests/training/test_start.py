@@ -1,5 +1,4 @@
 """What train.py starts from: the start checkpoint it picks and says, and the origin its checkpoints record."""
-import argparse
 import os
 
 import pytest
@@ -29,11 +28,10 @@ def test_the_highest_pretraining_step_is_picked_and_a_newer_file_is_pointed_out(
     high, low = pretrained_file(tmp_path, 500, G), pretrained_file(tmp_path, 100, G)
     os.utime(high, (1, 1))  # the step-100 file is newer: a restarted pretraining run
     said = []
-    opts = argparse.Namespace(pretrained=None, save_dir=str(tmp_path), resume=False)
-    assert start_checkpoint(opts, said.append) == high
+    assert start_checkpoint(None, str(tmp_path), said.append) == high
     assert said == [f"warning: {low.name} was written after {high.name}; pass --pretrained {low} to start from it "
                     f"instead", f"generator initialised from {high} (highest pretraining step in {tmp_path})"]
-    G1, came_from = initial_generator(opts, lambda *_: None)
+    G1, came_from = initial_generator(None, str(tmp_path), lambda *_: None)
     assert came_from == {"model": str(high), "kind": "pretrain", "steps": 0} and G1.training
     assert all(torch.equal(a, b) for a, b in zip(G1.state_dict().values(), G.state_dict().values()))
 
@@ -41,13 +39,12 @@ def test_the_highest_pretraining_step_is_picked_and_a_newer_file_is_pointed_out(
 def test_nothing_to_start_from_is_one_line(tmp_path):
     with pytest.raises(UserError, match=f"no pretrained generator in {tmp_path} \\(pre_gen_batch_\\*.pth\\): run "
                                         f"pretrain.py first"):
-        start_checkpoint(argparse.Namespace(pretrained=None, save_dir=str(tmp_path)))
+        start_checkpoint(None, str(tmp_path))
 
 
 def test_every_landmark_view_choice_builds_its_term():
     """Each --landmark_view choice is a term that train_step can call: edge views weigh by heatmaps, the points
     views own a reader and need none."""
-    import argparse
 
     from losses.landmark import EdgeView
     from losses.landmark_points import PointsView
@@ -56,9 +53,7 @@ def test_every_landmark_view_choice_builds_its_term():
 
     built = {}
     for view in LANDMARK_VIEWS:
-        opts = argparse.Namespace(landmark_view=view, landmark_sigma=0.02, landmark_threshold=0.03,
-                                  landmark_reader=None)
-        built[view] = landmark_view(opts, "cpu")
+        built[view] = landmark_view(view, 0.02, 0.03, None, "cpu")
     assert built["edges"] == EdgeView(0.02, False, 0.03) and built["surface"] == EdgeView(0.02, True, 0.03)
     assert isinstance(built["points"], PointsView) and not built["points"].surface_view
     assert isinstance(built["surface_points"], PointsView) and built["surface_points"].surface_view

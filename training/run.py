@@ -154,6 +154,7 @@ class Run:
         if checkpoint is not None:
             start = restore_training_state(checkpoint, self.opts.resume, parts,
                                            precision, d, self.write)  # announced when the options were restored
+            self.last_saved = Path(self.opts.resume)  # until this run saves one: a run already at its end says it
         if self.writes:
             self._open(start)
         return start

@@ -82,3 +82,15 @@ def test_missing_photo_folder(tmp_path, capsys):
         pretrain.main(_args(tmp_path, tmp_path / "none", 3))
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "none: folder not found" in err and "\n" not in err
+
+
+def test_a_run_resumed_at_its_end_names_its_checkpoint(tmp_path, photo_dir, capsys):
+    """--resume auto of a finished run (make anime_model run again) trains nothing and says where the run is."""
+    import pretrain
+
+    args = ["--photo_dir", str(photo_dir), "--total_iter", "2", "--batch_size", "2", "--image_size", "16",
+            "--channel", "4", "--num_blocks", "1", "--save_dir", str(tmp_path / "ck"), "--log_dir", str(tmp_path / "l"),
+            "--workers", "0", "--device", "cpu", "--resume", "auto"]
+    pretrain.main(args)
+    pretrain.main(args)
+    assert f"pretraining done at step 2: {tmp_path / 'ck' / 'pre_gen_batch_2.pth'}" in capsys.readouterr().out

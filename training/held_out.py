@@ -43,7 +43,7 @@ class HeldOut:
         face, style = measures(self.photos, cartoons, self.face_metrics)
         keys = ("landmark_nme", "cartoon_face_detected", "identity_distance", "faces")
         flat = {**{k: face[k] for k in keys if k in face}, **style}
-        if self.reference is not None:
+        if self.reference is not None and len(cartoons) >= 2:  # KID compares sets: one held-out photo is none
             mine = features(self.effnet, cartoons, device, size=224)
             flat["kid_effnet"] = kid(mine, self.reference, subsets=50, subset_size=len(mine))[0]
         thumb = lambda image: cv2.resize(image, (128, 128), interpolation=cv2.INTER_AREA)  # noqa: E731

@@ -74,12 +74,14 @@ class Steps:
 
 
 def training_loop(opts, session: Session, prefix: str, kind: str, parts: dict, datasets: list, prepare,
-                  what: str, command: str | None = None, resumed: dict | None = None) -> int:
+                  what: str, command: str | None = None, resumed: dict | None = None, desc: str | None = None
+                  ) -> int:
     """Train ``parts`` (networks and optimisers by checkpoint name) for steps start+1 … opts.total_iter on
     batches of ``datasets`` (one endless, resumable stream each, seeded opts.seed, opts.seed + 1, …); return
     the exit status (128 + a stopping signal, else 0). ``kind``: the checkpoint's kind (pretrain, train, distill);
     ``what``: the run's name in its last line; ``command``: how a person continues it; ``resumed``: the checkpoint
-    to continue from (``training.resume.load_for_resume``, read once), or None."""
+    to continue from (``training.resume.load_for_resume``, read once), or None; ``desc``: the progress line's name
+    (default ``prefix``)."""
     s, d = session, session.d
     with Run(opts, prefix, write=s.write, writes=d.main, provenance=provenance(s.device), command=command) as run:
         start = run.resume(resumed, parts, s.precision, d)
@@ -89,7 +91,8 @@ def training_loop(opts, session: Session, prefix: str, kind: str, parts: dict, d
                            pin_memory=s.device.type == "cuda") for k, images in enumerate(datasets)]
         step = start
         with distributed.guard(), closing_all(steps.closes), workers_stopped_after(*streams), \
-                progress(initial=start, total=opts.total_iter, unit="step", desc=prefix, disable=not d.main) as bar:
+                progress(initial=start, total=opts.total_iter, unit="step", desc=desc or prefix,
+                         disable=not d.main) as bar:
             for step in range(start + 1, opts.total_iter + 1):
                 now = [next(stream) for stream in streams]
                 for batch in now:

@@ -73,8 +73,8 @@ live_refresh: $(STAMP)
 # the project's own cartoon model, from nothing but photos and cartoons: selfie2anime split (the last 100 photos to
 # report, the 100 before them to watch the run), White-box's L1 pretraining, then every term of the loss with
 # EfficientNet-Lite0 as the content network (offline), scored on the report set, released as `anime` only when it
-# meets every bound (studies/anime_model.py). Resumable: run it again and it goes on where it stopped. Cost and
-# figures: docs/anime.md
+# meets every bound (studies/anime_model.py). Resumable: run it again and it goes on where it stopped, here or, from
+# the state a session leaves in runs/anime (studies/run_state.py), on another machine. Cost and figures: docs/anime.md
 CARTOONS ?= ../shared/data/selfie2anime/cartoon
 ANIME_DATA := datasets/selfie2anime
 ANIME := checkpoints/anime
@@ -85,7 +85,10 @@ ANIME_FLAGS := --batch_size 8 --image_size 128 --photo_dir $(ANIME_DATA)/train -
 anime_model: $(STAMP)
 	.venv/bin/pip install -q -r requirements-study.txt
 	$(PY) -m datasets.split $(PHOTOS) $(ANIME_DATA) --held_out watch=100 report=100
-	$(PY) pretrain.py $(ANIME_FLAGS) --total_iter 2000 --save_every 500
+	$(PY) -m studies.run_state restore $(ANIME) gen11 runs/anime
+	@# pretraining only when the run has not started (a restored run needs no pretrained start)
+	ls $(ANIME)/saved_models/gen11_batch_*.pth >/dev/null 2>&1 || \
+		$(PY) pretrain.py $(ANIME_FLAGS) --total_iter 2000 --save_every 500
 	$(PY) train.py $(ANIME_FLAGS) --model_version 11 --total_iter $(ANIME_STEPS) --cartoon_dir $(CARTOONS) \
 		--pretrained $(ANIME)/saved_models/pre_gen_batch_2000.pth --vgg_weights efficientnet-lite0 \
 		--landmark_view points $(ANIME_WEIGHTS) --eval_dir $(ANIME_DATA)/watch --eval_every 500 --eval_num 100 \

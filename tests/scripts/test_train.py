@@ -160,7 +160,7 @@ def test_the_short_run_caption_counts_the_steps_of_the_model_it_started_from(tmp
     train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 2, "--w5", "0"))
     first = load_checkpoint(tmp_path / "ck" / "gen3_batch_2.pth")
     assert first["origin"]["kind"] == "pretrain" and first["origin"]["steps"] == 0
-    assert "only 2 training steps (VGG19: " in caveat(first, "gen3_batch_2.pth")
+    assert "only 2 training steps (content network: " in caveat(first, "gen3_batch_2.pth")
     train.main(train_args(tmp_path, photo_dir, cartoon_dir, vgg_file, 3, "--w5", "0", "--model_version", "4",
                           "--pretrained", str(tmp_path / "ck" / "gen3_batch_2.pth")))
     second = load_checkpoint(tmp_path / "ck" / "gen4_batch_3.pth")

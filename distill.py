@@ -67,7 +67,7 @@ def distill(opts, resumed: dict | None = None):
         return Steps(step, checkpoint_state("distill", opts, parts, s.precision, teacher=str(teacher_path),
                                             teacher_arch=teacher.arch()), columns, shown=("l1", "edges", "flat"))
 
-    return training_loop(opts, s, f"live{opts.model_version}", "distill", parts, [photos], prepare, "distillation",
+    return training_loop(opts, s, f"live{opts.model_version}", parts, [photos], prepare, "distillation",
                          command="python distill.py", resumed=resumed)
 
 

@@ -44,7 +44,7 @@ def pretrain(opts, resumed: dict | None = None):
         return Steps(step=lambda step, now: pretrain_step(s.images(now[0]), wrapped, opt_G, s.precision),
                      state=checkpoint_state("pretrain", opts, parts, s.precision), columns=columns, shown=("l1",))
 
-    return training_loop(opts, s, PREFIX, "pretrain", parts, [photos], prepare, "pretraining", resumed=resumed,
+    return training_loop(opts, s, PREFIX, parts, [photos], prepare, "pretraining", resumed=resumed,
                          desc="pretrain")
 
 

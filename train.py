@@ -31,7 +31,7 @@ def train(opts, resumed: dict | None = None):
     held_out = (HeldOut(opts.eval_dir, opts.eval_num, opts.predictor, write=s.write, max_pixels=max_pixels(opts),
                         cartoon_dir=opts.cartoon_dir, device=s.device) if opts.eval_dir and s.d.main else None)
     prepare = adversarial_steps(opts, s, nets, photos, held_out, origin)
-    return training_loop(opts, s, f"gen{opts.model_version}", "train", nets.parts(), [photos, cartoons], prepare,
+    return training_loop(opts, s, f"gen{opts.model_version}", nets.parts(), [photos, cartoons], prepare,
                          "training", resumed=resumed)
 
 

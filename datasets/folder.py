@@ -3,7 +3,6 @@ import contextlib
 import signal
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from utils.image_io import (
     to_tensor,
 )
 from utils.faces.layout import flip_points
-from utils.runtime import helper_process
+from utils.runtime import DYING, exited, helper_process
 
 
 class ImageFolder(Dataset):
@@ -171,7 +170,7 @@ class Batches:
             # worker's, which closes before the kernel has reaped the worker, so DataLoader's own check still sees
             # it alive and lets the transport's error through (ConnectionResetError, EOFError, BrokenPipeError, a
             # shared-memory file gone). Which worker died is known moments later.
-            dead = self._dead_workers()
+            dead = exited(getattr(self.iterator, "_workers", []), self.DYING)
             if not dead:
                 raise
             pids = ", ".join(str(w.pid) for w in dead)
@@ -179,17 +178,7 @@ class Batches:
             raise HelperDied(f"a data-loading helper process died: DataLoader worker (pid(s) {pids}) exited "
                              f"unexpectedly ({why}, while handing over a batch: {type(e).__name__})") from None
 
-    DYING = 5.0  # seconds a worker whose transport failed is given to be found dead
-
-    def _dead_workers(self) -> list:
-        """The worker processes that have exited, waiting up to DYING seconds for one that is dying."""
-        workers = getattr(self.iterator, "_workers", [])
-        deadline = time.monotonic() + self.DYING
-        while True:
-            dead = [w for w in workers if w.exitcode is not None]
-            if dead or time.monotonic() > deadline:
-                return dead
-            time.sleep(0.02)
+    DYING = DYING  # seconds a worker whose transport failed is given to be found dead (a test shortens it)
 
     def close(self) -> None:
         """Stop the worker processes (none with workers=0)."""

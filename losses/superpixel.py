@@ -5,7 +5,6 @@ Images are (H, W, 3) float arrays in G's range [-1, 1], passed to the segmentati
 """
 import concurrent.futures as cf
 import multiprocessing as mp
-import time
 
 import numpy as np
 import torch
@@ -14,10 +13,9 @@ from skimage import color, segmentation
 
 from losses.slic_torch import slic_superpixel_torch
 from utils.errors import HelperDied, exit_reason
-from utils.runtime import helper_process
+from utils.runtime import exited, helper_process
 
 SEGMENTS = 200
-DYING = 5.0  # seconds a helper whose pipe broke is given to be found dead
 
 
 def mix_colour(labels: np.ndarray, image: np.ndarray) -> np.ndarray:
@@ -186,9 +184,7 @@ class Superpixels:
         SIGTERM, which helpers ignore (utils.runtime.helper_process), and then waits for them: without this its
         shutdown, and the interpreter's exit, would wait for ever."""
         processes = self.processes
-        deadline = time.monotonic() + DYING  # a helper killed while handing back a result breaks the pool's pipe
-        while not (dead := [p for p in processes if p.exitcode is not None]) and time.monotonic() < deadline:
-            time.sleep(0.02)  # before the kernel has reaped it: it is found dead moments later
+        dead = exited(processes)  # a helper killed while handing back a result breaks the pool's pipe first
         for p in processes:
             if p.exitcode is None:
                 p.kill()

@@ -6,7 +6,7 @@ held-out evaluation, signals and checkpoints (``training.run.Run``)::
 
     session = Session.begin(opts)                      # before any network is built: seeded
     G = ...                                           # the script's networks, optimisers
-    return training_loop(opts, session, "pre_gen", "pretrain", {"G": G, "opt_G": opt}, [photos], prepare,
+    return training_loop(opts, session, "pre_gen", {"G": G, "opt_G": opt}, [photos], prepare,
                          "pretraining")
 
 ``prepare(start)`` runs once the checkpoint (if any) is loaded into the parts and returns the ``Steps``: what
@@ -73,15 +73,15 @@ class Steps:
     closes: tuple = ()  # helpers to close (``.close()``) when the loop ends, however it ends (the superpixel pool)
 
 
-def training_loop(opts, session: Session, prefix: str, kind: str, parts: dict, datasets: list, prepare,
+def training_loop(opts, session: Session, prefix: str, parts: dict, datasets: list, prepare,
                   what: str, command: str | None = None, resumed: dict | None = None, desc: str | None = None
                   ) -> int:
     """Train ``parts`` (networks and optimisers by checkpoint name) for steps start+1 … opts.total_iter on
     batches of ``datasets`` (one endless, resumable stream each, seeded opts.seed, opts.seed + 1, …); return
-    the exit status (128 + a stopping signal, else 0). ``kind``: the checkpoint's kind (pretrain, train, distill);
-    ``what``: the run's name in its last line; ``command``: how a person continues it; ``resumed``: the checkpoint
-    to continue from (``training.resume.load_for_resume``, read once), or None; ``desc``: the progress line's name
-    (default ``prefix``)."""
+    the exit status (128 + a stopping signal, else 0). ``what``: the run's name in its last line; ``command``: how
+    a person continues it; ``resumed``: the checkpoint to continue from (``training.resume.load_for_resume``, read
+    once), or None; ``desc``: the progress line's name (default ``prefix``). The checkpoints' kind is in
+    ``Steps.state``."""
     s, d = session, session.d
     with Run(opts, prefix, write=s.write, writes=d.main, provenance=provenance(s.device), command=command) as run:
         start = run.resume(resumed, parts, s.precision, d)

@@ -24,6 +24,7 @@ from utils.checkpoint import (
 )
 from utils.errors import HelperDied, UserError
 from utils.image_io import make_grid, write_image
+from utils.runtime import describe_arithmetic
 
 
 def summary_writer(folder, purge_step=None):
@@ -63,7 +64,7 @@ def restore_training_state(ckpt: dict, path, parts: dict, precision, d: Dist, wr
     if was["precision"] == precision.precision:
         precision.load_state_dict(ckpt["scaler"])
     if was != precision.arithmetic() and d.main:
-        before = f"{was['precision']}{' + channels_last' if was['channels_last'] else ''}"
+        before = describe_arithmetic(was)
         write(f"{path}: trained in {before} until step {ckpt['step']}; continuing in {precision.describe()} "
               f"(weights and optimiser moments carry over; from here not bit-exact with a {before} continuation)")
     ranks = ckpt.get("rng_ranks", [ckpt["rng"]])

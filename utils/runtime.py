@@ -55,6 +55,17 @@ def helper_process(*_) -> None:
 
 
 PR_SET_PDEATHSIG = 1
+DYING = 5.0  # seconds a helper whose pipe or socket broke is given to be found dead
+
+
+def exited(processes, wait: float = DYING) -> list:
+    """Those of ``processes`` (multiprocessing processes) that have exited, waiting up to ``wait`` seconds for one:
+    a helper killed while it hands work over breaks its pipe or socket before the kernel has reaped it, so it is
+    found dead only moments after the error."""
+    deadline = time.monotonic() + wait
+    while not (dead := [p for p in processes if p.exitcode is not None]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return dead
 
 
 def requires_grad(model: torch.nn.Module, flag: bool) -> None:
@@ -144,6 +155,11 @@ def resolve_precision(device: torch.device, precision: str = "auto", channels_la
     return chosen, faster, f"{why}; {'channels_last' if faster else 'contiguous'} measured faster here"
 
 
+def describe_arithmetic(arithmetic: dict) -> str:
+    """'bf16 + channels_last' for a checkpoint's record of its arithmetic (``Precision.arithmetic``)."""
+    return f"{arithmetic['precision']}{' + channels_last' if arithmetic['channels_last'] else ''}"
+
+
 class Precision:
     """Autocast dtype, memory layout and (for fp16) loss scaling, decided once per run, so the training steps
     contain no precision branches. The guided filter keeps its statistics in fp32 whatever the autocast."""
@@ -191,7 +207,7 @@ class Precision:
         return {"precision": self.precision, "channels_last": self.channels_last}
 
     def describe(self) -> str:
-        return f"{self.precision}{' + channels_last' if self.channels_last else ''}"
+        return describe_arithmetic(self.arithmetic())
 
     def state_dict(self) -> dict:
         return {name: s.state_dict() for name, s in self.scalers.items()}

@@ -15,7 +15,7 @@ from torch import nn
 
 from utils.downloads import load_weights
 from utils.errors import UserError
-from utils.image_io import to_batch
+from utils.image_io import MAX_PIXELS, list_images, read_images, to_batch
 
 WEIGHTS_FILE = "inception_v3_google-0cc3c7bd.pth"
 
@@ -94,3 +94,22 @@ def features(model: nn.Module, images: list[np.ndarray], device, batch_size: int
         x = to_batch(chunk)
         out.append(model(x.to(device)).cpu().numpy())
     return np.concatenate(out)
+
+
+class KidEffnet:
+    """KID-effnet of sets of cartoons against one cartoon set: EfficientNet-Lite0's pooled features of the set's
+    first ``limit`` readable images, computed once (a UserError when the study packages are not installed)."""
+
+    def __init__(self, cartoon_dir, limit: int, device="cpu", max_pixels: int = MAX_PIXELS):
+        from models.efficientnet import efficientnet_lite0_pooled
+
+        self.net, self.device = efficientnet_lite0_pooled().to(device), device
+        images, _ = read_images(list_images(cartoon_dir), limit, max_pixels)
+        self.reference = features(self.net, images, device, size=224) if len(images) >= 2 else None
+
+    def __call__(self, cartoons: list[np.ndarray], subsets: int = 100) -> float | None:
+        """The KID of ``cartoons`` (RGB uint8) against the set, or None when either has fewer than two images."""
+        if self.reference is None or len(cartoons) < 2:
+            return None
+        mine = features(self.net, cartoons, self.device, size=224)
+        return kid(mine, self.reference, subsets=subsets, subset_size=len(mine))[0]

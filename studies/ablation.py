@@ -45,8 +45,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None):
     opts = parser().parse_args(argv)
     from inference.cartoonise import Cartooniser, load_generator
-    from inference.fid import features, kid
-    from models.efficientnet import efficientnet_lite0_pooled
+    from inference.fid import KidEffnet
     from studies.anime_model import bootstrap, markdown, per_photo, sheet
     from utils.checkpoint import checkpoint_path, load_checkpoint
     from utils.faces.metrics import FaceMetrics
@@ -66,10 +65,8 @@ def main(argv=None):
     cartoons = {arm: Cartooniser(load_generator(path, "cpu"), "cpu", opts.size)(photos) for arm, path in ends.items()}
     metrics = FaceMetrics()
     stats = bootstrap({arm: per_photo(metrics, photos, c) for arm, c in cartoons.items()})
-    effnet = efficientnet_lite0_pooled()
-    anime, _ = read_images(list_images(opts.cartoon_dir), 1000)
-    reference = features(effnet, anime, "cpu", size=224)
-    kids = {arm: kid(features(effnet, c, "cpu", size=224), reference)[0] for arm, c in cartoons.items()}
+    kid = KidEffnet(opts.cartoon_dir, 1000, "cpu")
+    kids = {m: kid(c) for m, c in cartoons.items()}
     opts.out.mkdir(parents=True, exist_ok=True)
     (opts.out / "ablation.json").write_text(json.dumps({"start": str(opts.start), "steps": opts.steps,
                                                         "stats": stats, "kid_effnet": kids}, indent=1) + "\n")

@@ -137,8 +137,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None):
     opts = parser().parse_args(argv)
     from inference.cartoonise import Cartooniser, load_generator
-    from inference.fid import features, kid
-    from models.efficientnet import efficientnet_lite0_pooled
+    from inference.fid import KidEffnet
     from models.released.pretrained import resolve_model
     from training.plot import read_jsonl
     from utils.checkpoint import checkpoint_path, list_checkpoints
@@ -160,10 +159,8 @@ def main(argv=None):
                 for m, path in models.items()}
     metrics = FaceMetrics()
     stats = bootstrap({m: per_photo(metrics, photos, c) for m, c in cartoons.items()})
-    effnet = efficientnet_lite0_pooled()
-    anime, _ = read_images(list_images(opts.cartoon_dir), 1000)
-    reference = features(effnet, anime, opts.device, size=224)
-    kids = {m: kid(features(effnet, c, opts.device, size=224), reference)[0] for m, c in cartoons.items()}
+    kid = KidEffnet(opts.cartoon_dir, 1000, opts.device)
+    kids = {m: kid(c) for m, c in cartoons.items()}
     model = next(iter(models))
     passed = verdict(stats[model], kids[model], kids.get(opts.kid_below))
     opts.out.mkdir(parents=True, exist_ok=True)

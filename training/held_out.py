@@ -9,7 +9,7 @@ import numpy as np
 
 from inference.cartoonise import Cartooniser
 from inference.evaluate import measures
-from inference.fid import features, kid
+from inference.fid import KidEffnet
 from utils.errors import UserError
 from utils.image_io import MAX_PIXELS, list_images, read_images
 
@@ -27,9 +27,12 @@ class HeldOut:
         except (UserError, ImportError) as e:
             write(f"warning: --eval_dir: no face metrics ({e}); the stylisation measures alone")
             self.face_metrics = None
-        self.max_side, self.effnet, self.reference = max_side, None, None
+        self.max_side, self.kid = max_side, None
         if cartoon_dir is not None:
-            self._reference(cartoon_dir, max_pixels, device, write)
+            try:
+                self.kid = KidEffnet(cartoon_dir, REFERENCE, device, max_pixels)
+            except UserError as e:
+                write(f"note: --eval_dir: no KID-effnet ({e})")
         write(f"held-out evaluation: {len(self.photos)} photos of {folder}" + (f" ({skipped} unreadable skipped)"
                                                                                 if skipped else ""))
 
@@ -43,25 +46,13 @@ class HeldOut:
         face, style = measures(self.photos, cartoons, self.face_metrics)
         keys = ("landmark_nme", "cartoon_face_detected", "identity_distance", "faces")
         flat = {**{k: face[k] for k in keys if k in face}, **style}
-        if self.reference is not None and len(cartoons) >= 2:  # KID compares sets: one held-out photo is none
-            mine = features(self.effnet, cartoons, device, size=224)
-            flat["kid_effnet"] = kid(mine, self.reference, subsets=50, subset_size=len(mine))[0]
+        kid = self.kid(cartoons, subsets=50) if self.kid is not None else None  # None: one photo is not a set
+        if kid is not None:
+            flat["kid_effnet"] = kid
         thumb = lambda image: cv2.resize(image, (128, 128), interpolation=cv2.INTER_AREA)  # noqa: E731
         sheet = np.concatenate([np.concatenate([thumb(p), thumb(c)], 1)
                                 for p, c in zip(self.photos[:4], cartoons[:4])], 0)
         return flat, sheet
-
-    def _reference(self, cartoon_dir, max_pixels: int, device, write) -> None:
-        """EfficientNet-Lite0 features of the cartoon set's first REFERENCE images, once."""
-        try:
-            from models.efficientnet import efficientnet_lite0_pooled
-            self.effnet = efficientnet_lite0_pooled().to(device)
-        except UserError as e:
-            write(f"note: --eval_dir: no KID-effnet ({e})")
-            return
-        images, _ = read_images(list_images(cartoon_dir), REFERENCE, max_pixels)
-        if len(images) >= 2:
-            self.reference = features(self.effnet, images, device, size=224)
 
 
 REFERENCE = 500  # cartoon-set images KID-effnet compares with

@@ -118,8 +118,8 @@ def main(argv=None):
     outputs = {f: output_paths(out_dir, name) for f, name in zip(files, output_names(files, root))}
     planned = [p for pair in outputs.values() for p in pair] + [out_dir / "sheet.jpg"] if video is None else \
         [cartoon_video_path(video, out_dir)]
-    if replaced_line(planned, out_dir):
-        print(replaced_line(planned, out_dir))
+    if replaced := replaced_line(planned, out_dir):
+        print(replaced)
     if video is not None:
         from inference.video import cartoonise_video
         if opts.align:  # faces followed from frame to frame: their crops do not jitter
